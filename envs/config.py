@@ -1,0 +1,39 @@
+"""The environment's configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    """How a scenario is rendered and stepped."""
+
+    frame_skip: int = 4
+    """Engine tics per agent step (the action is held; rewards are summed)."""
+    width: int = 80
+    """Observation width in pixels (resized from the render with OpenCV INTER_AREA)."""
+    height: int = 60
+    """Observation height in pixels."""
+    grayscale: bool = True
+    """One grey channel per frame instead of RGB."""
+    frame_stack: int = 4
+    """Frames stacked along the channel axis (1: no stacking)."""
+    render_resolution: str = "RES_160X120"
+    """The engine's render resolution (a ``vizdoom.ScreenResolution`` name)."""
+    engine_state: bool = False
+    """Turn on the objects/sectors/labels buffers so ``engine_state()`` works (teachers need it)."""
+    engine_state_in_info: bool = False
+    """Also put the :class:`EngineState` into ``info["engine_state"]`` (for vector envs)."""
+    timeout_tics: int | None = None
+    """Overrides the registry's episode timeout."""
+
+    @property
+    def channels(self) -> int:
+        """Channels of one frame."""
+        return 1 if self.grayscale else 3
+
+    @property
+    def observation_shape(self) -> tuple[int, int, int]:
+        """Shape of the stacked uint8 HWC observation."""
+        return (self.height, self.width, self.channels * self.frame_stack)

@@ -1,0 +1,1 @@
+"""Thin command-line entry points; ``scripts.doomgps:main`` is the ``doomgps`` command."""

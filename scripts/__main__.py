@@ -1,0 +1,3 @@
+from scripts.doomgps import main
+
+main()

@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.doomgps import run_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_scenarios_lists_every_registered_scenario(capsys):
+    assert run_command(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in ("basic", "defend_the_center", "my_way_home", "doomgps/TakeCover-v0"):
+        assert name in out
+
+
+def test_eval_json_reports_per_episode_returns_and_their_mean(capsys):
+    code = run_command(["eval", "--scenario", "basic", "--episodes", "3", "--seed", "4", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["scenario"] == "basic" and report["policy"] == "random"
+    assert len(report["returns"]) == 3 == len(report["lengths"])
+    assert report["seeds"] == [4, 5, 6]
+    assert abs(report["mean_return"] - sum(report["returns"]) / 3) < 1e-9
+    assert report["std_return"] >= 0
+
+
+def test_eval_exits_1_when_the_mean_is_below_min_return(capsys):
+    code = run_command(
+        ["eval", "--scenario", "basic", "--episodes", "2", "--json", "--min-return", "1000"]
+    )
+    assert code == 1
+    assert "below --min-return" in capsys.readouterr().err
+
+
+def test_eval_records_an_mp4_of_the_first_episode(tmp_path):
+    video = tmp_path / "episode.mp4"
+    assert (
+        run_command(["eval", "--scenario", "basic", "--episodes", "1", "--record", str(video)]) == 0
+    )
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok and frame.shape == (120, 160, 3) and frames >= 2
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.doomgps", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_unknown_scenario_is_one_line_with_exit_code_2_and_no_traceback():
+    result = _cli("eval", "--scenario", "defend_the_moon")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "defend_the_moon" in lines[0] and "defend_the_center" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_cfg_names_the_file_in_one_line(tmp_path):
+    result = _cli("eval", "--scenario", str(tmp_path / "gone.cfg"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "gone.cfg" in result.stderr
+
+
+def test_a_student_checkpoint_that_does_not_exist_is_a_user_error():
+    result = _cli("eval", "--scenario", "basic", "--policy", "runs/does-not-exist")
+    assert result.returncode == 2 and "does-not-exist" in result.stderr
+
+
+def test_unknown_command_exits_2():
+    assert run_command(["fly"]) == 2
