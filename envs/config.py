@@ -23,6 +23,10 @@ class EnvConfig:
     """The engine's render resolution (a ``vizdoom.ScreenResolution`` name)."""
     engine_state: bool = False
     """Turn on the objects/sectors/labels buffers so ``engine_state()`` works (teachers need it)."""
+    labels: bool = True
+    """With ``engine_state``: also the labels buffer, which gives objects their screen boxes and
+    visibility. It is the costliest buffer (about half the engine's speed at 160x120): turn it off
+    when no one needs to know what is on screen."""
     engine_state_in_info: bool = False
     """Also put the :class:`EngineState` into ``info["engine_state"]`` (for vector envs)."""
     timeout_tics: int | None = None

@@ -112,7 +112,7 @@ class DoomEnv(gym.Env):
         if config.engine_state:
             game.set_objects_info_enabled(True)
             game.set_sectors_info_enabled(True)
-            game.set_labels_buffer_enabled(True)
+            game.set_labels_buffer_enabled(config.labels)
             for name in PLAYER_VARIABLES:
                 game.add_available_game_variable(getattr(vzd.GameVariable, name))
         before = engine_process.child_pids()
@@ -276,7 +276,7 @@ class DoomEnv(gym.Env):
             self._cached_engine_state = EngineState(
                 tic=int(state.tic),
                 player=player,
-                objects=objects_from_state(state.objects, state.labels),
+                objects=objects_from_state(state.objects, state.labels or ()),
                 walls=self._walls,
                 screen_size=(game.get_screen_width(), game.get_screen_height()),
             )

@@ -161,7 +161,8 @@ class Objects:
     velocity: np.ndarray
     """float32 ``(N, 3)`` map units per tic (walking monsters report 0)."""
     visible: np.ndarray
-    """bool ``(N,)``: drawn on screen this step (has a box in the labels buffer)."""
+    """bool ``(N,)``: drawn on screen this step (has a box in the labels buffer; all False when
+    the env runs with ``EnvConfig(labels=False)``)."""
     box: np.ndarray
     """float32 ``(N, 4)`` screen box ``(x, y, width, height)`` in render pixels; NaN if unseen."""
 

@@ -83,7 +83,7 @@ SCENARIOS: dict[str, ScenarioSpec] = {
             cfg="basic.cfg",
             actions=(NOOP, (MOVE_L,), (MOVE_R,), (ATTACK,)),
             timeout_tics=300,
-            score="+106 for the kill, -5 per missed shot, -1 per tic",
+            score="+101 for killing the monster, -5 per missed shot, -1 per tic",
             solved_return=80.0,
         ),
         ScenarioSpec(

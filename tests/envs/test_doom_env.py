@@ -192,3 +192,14 @@ def test_engine_files_stay_out_of_the_working_directory(tmp_path, monkeypatch):
     env.step(0)
     env.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_the_labels_buffer_objects_are_known_but_none_is_visible():
+    env = DoomEnv("defend_the_center", engine_state=True, labels=False)
+    try:
+        env.reset(seed=1)
+        state = env.engine_state()
+    finally:
+        env.close()
+    assert len(state.enemies) > 0
+    assert not state.objects.visible.any() and np.isnan(state.objects.box).all()

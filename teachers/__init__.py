@@ -1,0 +1,53 @@
+"""Privileged teachers: one per scenario family, reading engine state only (never pixels).
+
+``teachers.make(name, mode)`` returns a :class:`~teachers.base.Teacher` whose ``action_scores``
+label states for the student and whose ``act`` plays the scenario.
+"""
+
+from __future__ import annotations
+
+from core.errors import UserError
+from envs.registry import SCENARIOS, get_spec
+from teachers.base import MODES, Teacher
+
+__all__ = ["MODES", "TEACHERS", "Teacher", "make"]
+
+TEACHERS: dict[str, str] = {
+    "basic": "teachers.shooter:BasicTeacher",
+    "defend_the_center": "teachers.shooter:ShooterTeacher",
+    "defend_the_line": "teachers.shooter:ShooterTeacher",
+    "health_gathering": "teachers.gatherer:GathererTeacher",
+    "health_gathering_supreme": "teachers.gatherer:GathererTeacher",
+    "take_cover": "teachers.dodger:DodgerTeacher",
+    "deadly_corridor": "teachers.navigator:CorridorTeacher",
+    "my_way_home": "teachers.navigator:NavigatorTeacher",
+}
+"""Scenario name -> ``module:class`` of its teacher."""
+
+
+def make(scenario_name: str, mode: str = "omniscient") -> Teacher:
+    """Builds the teacher of a registered scenario.
+
+    Args:
+        scenario_name: a registered scenario name or gymnasium id.
+        mode: ``"omniscient"`` or ``"imitable"`` (see :data:`teachers.base.MODES`).
+
+    Raises:
+        UserError: unknown scenario (the message lists those with a teacher) or unknown mode.
+    """
+    spec = (
+        get_spec(scenario_name)
+        if isinstance(scenario_name, str)
+        and (scenario_name in SCENARIOS or scenario_name.startswith("doomgps/"))
+        else None
+    )
+    if spec is None or spec.name not in TEACHERS:
+        known = ", ".join(TEACHERS)
+        raise UserError(f"no teacher for scenario {scenario_name!r}; teachers exist for: {known}")
+    if mode not in MODES:
+        raise UserError(f"unknown teacher mode {mode!r}; known modes: {', '.join(MODES)}")
+    import importlib
+
+    module_name, class_name = TEACHERS[spec.name].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(spec, mode)

@@ -1,0 +1,370 @@
+"""Vectorised 2-D geometry for teachers: rays, line of sight, occupancy grids, paths, projectiles.
+
+Everything works on NumPy arrays of map coordinates (map units, angles in degrees, 0 = east,
+counter-clockwise positive, as in :mod:`envs.engine_state`). Per-map structures (sight walls,
+occupancy grids, distance fields) are built once and cached by :func:`map_cache`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+
+import numpy as np
+
+from envs.engine_state import Walls
+
+_EPS = 1e-9
+
+
+def wrap_degrees(angle: np.ndarray | float) -> np.ndarray | float:
+    """Wraps angles to ``[-180, 180)`` degrees."""
+    if np.ndim(angle):
+        return (np.asarray(angle) + 180.0) % 360.0 - 180.0
+    return (float(angle) + 180.0) % 360.0 - 180.0
+
+
+def bearing(origin: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bearing in degrees from ``origin`` (2,) to each of ``points`` (N, 2)."""
+    d = np.asarray(points, np.float64)[..., :2] - np.asarray(origin, np.float64)[:2]
+    return np.degrees(np.arctan2(d[..., 1], d[..., 0]))
+
+
+def segments_cross(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Whether each segment ``p[i] -> q[i]`` crosses any of ``segments``.
+
+    Args:
+        p: ``(N, 2)`` start points.
+        q: ``(N, 2)`` end points.
+        segments: ``(M, 4)`` walls ``(x1, y1, x2, y2)``.
+
+    Returns:
+        bool ``(N,)``; touching a wall's end point counts as crossing.
+    """
+    p = np.atleast_2d(np.asarray(p, np.float64))[:, None, :2]
+    q = np.atleast_2d(np.asarray(q, np.float64))[:, None, :2]
+    if len(segments) == 0:
+        return np.zeros(p.shape[0], bool)
+    a = np.asarray(segments, np.float64)[None, :, 0:2]
+    b = np.asarray(segments, np.float64)[None, :, 2:4]
+    r = q - p
+    s = b - a
+    denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    ap = a - p
+    t_num = ap[..., 0] * s[..., 1] - ap[..., 1] * s[..., 0]
+    u_num = ap[..., 0] * r[..., 1] - ap[..., 1] * r[..., 0]
+    parallel = np.abs(denom) < _EPS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = t_num / denom
+        u = u_num / denom
+    hit = ~parallel & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
+    return hit.any(axis=1)
+
+
+def line_of_sight(origin: np.ndarray, points: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Whether each of ``points`` (N, 2) is visible from ``origin`` (2,) through ``segments``."""
+    points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]
+    origin = np.broadcast_to(np.asarray(origin, np.float64)[:2], points.shape)
+    return ~segments_cross(origin, points, segments)
+
+
+def ray_distance(origin: np.ndarray, angles: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Distance along each ray (degrees) from ``origin`` to the first wall (inf: none)."""
+    angles = np.atleast_1d(np.asarray(angles, np.float64))
+    if len(segments) == 0:
+        return np.full(angles.shape, np.inf)
+    rad = np.radians(angles)[:, None]
+    dx, dy = np.cos(rad), np.sin(rad)
+    seg = np.asarray(segments, np.float64)
+    ax = seg[None, :, 0] - origin[0]
+    ay = seg[None, :, 1] - origin[1]
+    sx = seg[None, :, 2] - seg[None, :, 0]
+    sy = seg[None, :, 3] - seg[None, :, 1]
+    denom = dx * sy - dy * sx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (ax * sy - ay * sx) / denom
+        u = (ax * dy - ay * dx) / denom
+    ok = (np.abs(denom) > _EPS) & (t > 0.0) & (u >= 0.0) & (u <= 1.0)
+    return np.where(ok, t, np.inf).min(axis=1)
+
+
+def ray_box_distance(
+    origin: np.ndarray, angle: float, centers: np.ndarray, half_sizes: np.ndarray
+) -> np.ndarray:
+    """Distance along one ray to each axis-aligned square box (a Doom actor's hit box).
+
+    Args:
+        origin: ``(2,)`` ray start.
+        angle: ray direction in degrees.
+        centers: ``(N, 2)`` box centres.
+        half_sizes: ``(N,)`` half widths (the actor's radius).
+
+    Returns:
+        ``(N,)`` entry distances, inf where the ray misses the box or the box is behind.
+    """
+    rad = math.radians(angle)
+    d = np.array([math.cos(rad), math.sin(rad)])
+    d = np.where(np.abs(d) < _EPS, _EPS, d)
+    rel = np.asarray(centers, np.float64)[:, :2] - np.asarray(origin, np.float64)[:2]
+    h = np.asarray(half_sizes, np.float64)[:, None]
+    t1 = (rel - h) / d
+    t2 = (rel + h) / d
+    near = np.minimum(t1, t2).max(axis=1)
+    far = np.maximum(t1, t2).min(axis=1)
+    hit = (far >= near) & (far > 0.0)
+    return np.where(hit, np.maximum(near, 0.0), np.inf)
+
+
+def track_projectiles(positions: np.ndarray, velocities: np.ndarray, horizon: int) -> np.ndarray:
+    """Straight-line tracks: ``(horizon + 1, N, 2)`` positions at tics 0..horizon."""
+    tics = np.arange(horizon + 1, dtype=np.float64)[:, None, None]
+    return (
+        np.asarray(positions, np.float64)[None, :, :2]
+        + tics * np.asarray(velocities, np.float64)[None, :, :2]
+    )
+
+
+def closest_approach(
+    rel_pos: np.ndarray, rel_vel: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time in ``[0, horizon]`` and distance of closest approach of straight relative tracks.
+
+    Args:
+        rel_pos: ``(N, 2)`` positions relative to the player.
+        rel_vel: ``(N, 2)`` velocities relative to the player (units per tic).
+        horizon: the latest time considered.
+    """
+    rel_pos = np.asarray(rel_pos, np.float64)
+    rel_vel = np.asarray(rel_vel, np.float64)
+    speed2 = (rel_vel**2).sum(axis=-1)
+    t = np.clip(-(rel_pos * rel_vel).sum(axis=-1) / np.maximum(speed2, _EPS), 0.0, horizon)
+    closest = rel_pos + t[..., None] * rel_vel
+    return t, np.hypot(closest[..., 0], closest[..., 1])
+
+
+# ---------------------------------------------------------------------------- grids and paths
+@dataclasses.dataclass(frozen=True)
+class OccupancyGrid:
+    """Cells of a map that a walker of a given radius cannot occupy."""
+
+    blocked: np.ndarray
+    """bool ``(H, W)``: row = y index, column = x index."""
+    origin: np.ndarray
+    """``(x, y)`` of the lower-left corner of cell ``(0, 0)``."""
+    cell: float
+    """Cell side in map units."""
+
+    def to_cell(self, points: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` map points to ``(N, 2)`` integer ``(row, col)`` (clipped to the grid)."""
+        points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]
+        ij = np.floor((points - self.origin) / self.cell).astype(np.int64)[:, ::-1]
+        return np.clip(ij, 0, np.array(self.blocked.shape) - 1)
+
+    def to_point(self, cells: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` ``(row, col)`` cells to their centre points ``(x, y)``."""
+        cells = np.atleast_2d(np.asarray(cells, np.float64))
+        return self.origin + (cells[:, ::-1] + 0.5) * self.cell
+
+
+def point_segment_distance(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """``(N, M)`` distances from each point to each segment."""
+    p = np.asarray(points, np.float64)[:, None, :2]
+    seg = np.asarray(segments, np.float64)[None]
+    a, b = seg[..., 0:2], seg[..., 2:4]
+    ab = b - a
+    t = ((p - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), _EPS)
+    closest = a + np.clip(t, 0.0, 1.0)[..., None] * ab
+    return np.hypot(*(p - closest).transpose(2, 0, 1))
+
+
+def occupancy_grid(
+    segments: np.ndarray, radius: float, cell: float = 16.0, margin: float = 32.0
+) -> OccupancyGrid:
+    """Grid of cells whose centre lies within ``radius`` of a wall (vectorised over cells).
+
+    Args:
+        segments: ``(M, 4)`` impassable walls.
+        radius: the walker's radius (the grid is inflated by it).
+        cell: cell side in map units.
+        margin: extra border around the walls' bounding box.
+    """
+    segments = np.asarray(segments, np.float64).reshape(-1, 4)
+    lo = np.minimum(segments[:, 0:2], segments[:, 2:4]).min(axis=0) - margin
+    hi = np.maximum(segments[:, 0:2], segments[:, 2:4]).max(axis=0) + margin
+    shape = np.ceil((hi - lo) / cell).astype(int)[::-1]
+    rows, cols = np.indices(shape)
+    centres = lo + (np.stack([cols.ravel(), rows.ravel()], axis=1) + 0.5) * cell
+    blocked = np.zeros(len(centres), bool)
+    for start in range(0, len(centres), 4096):  # bounded memory: chunks of cells x all walls
+        chunk = centres[start : start + 4096]
+        blocked[start : start + 4096] = (point_segment_distance(chunk, segments) < radius).any(1)
+    return OccupancyGrid(blocked=blocked.reshape(shape), origin=lo, cell=float(cell))
+
+
+_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+def astar(
+    blocked: np.ndarray, start: tuple[int, int], goal: tuple[int, int]
+) -> list[tuple[int, int]] | None:
+    """8-connected A* on a boolean grid (no corner cutting); ``None`` when no path exists."""
+    h_, w_ = blocked.shape
+    start, goal = tuple(map(int, start)), tuple(map(int, goal))
+    if blocked[start] or blocked[goal]:
+        return None
+
+    def heuristic(cell: tuple[int, int]) -> float:
+        dr, dc = abs(cell[0] - goal[0]), abs(cell[1] - goal[1])
+        return max(dr, dc) + (math.sqrt(2) - 1) * min(dr, dc)
+
+    best = {start: 0.0}
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+    frontier = [(heuristic(start), 0.0, start)]
+    while frontier:
+        _, cost, cell = heapq.heappop(frontier)
+        if cell == goal:
+            path = [cell]
+            while cell in parent:
+                cell = parent[cell]
+                path.append(cell)
+            return path[::-1]
+        if cost > best.get(cell, math.inf):
+            continue
+        r, c = cell
+        for dr, dc in _NEIGHBOURS:
+            nr, nc = r + dr, c + dc
+            if not (0 <= nr < h_ and 0 <= nc < w_) or blocked[nr, nc]:
+                continue
+            if dr and dc and (blocked[r + dr, c] or blocked[r, c + dc]):
+                continue
+            step = math.sqrt(2) if dr and dc else 1.0
+            new = cost + step
+            if new < best.get((nr, nc), math.inf):
+                best[(nr, nc)] = new
+                parent[(nr, nc)] = cell
+                heapq.heappush(frontier, (new + heuristic((nr, nc)), new, (nr, nc)))
+    return None
+
+
+def distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
+    """Path length (in cells, 8-connected) from every cell to the nearest goal cell; inf: none.
+
+    Vectorised relaxation with array shifts (one pass per wavefront step), for per-map caching.
+
+    Args:
+        blocked: bool ``(H, W)`` occupancy.
+        goals: int ``(K, 2)`` goal cells ``(row, col)``.
+    """
+    dist = np.full(blocked.shape, np.inf)
+    goals = np.atleast_2d(goals)
+    dist[goals[:, 0], goals[:, 1]] = 0.0
+    dist[blocked] = np.inf
+    free = ~blocked
+    diag = math.sqrt(2)
+    while True:
+        padded = np.pad(dist, 1, constant_values=np.inf)
+        fp = np.pad(free, 1, constant_values=False)
+        h, w = dist.shape
+        best = dist.copy()
+        for dr, dc in _NEIGHBOURS:
+            shifted = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
+            if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
+                ok = fp[1 + dr : 1 + dr + h, 1 : 1 + w] & fp[1 : 1 + h, 1 + dc : 1 + dc + w]
+                shifted = np.where(ok, shifted + diag, np.inf)
+            else:
+                shifted = shifted + 1.0
+            best = np.minimum(best, shifted)
+        best[blocked] = np.inf
+        if np.array_equal(best, dist):
+            return dist
+        dist = best
+
+
+def smooth_path(points: np.ndarray, segments: np.ndarray, clearance: float = 0.0) -> np.ndarray:
+    """String-pulls a waypoint path: keeps a waypoint only where a straight line would hit a wall.
+
+    Args:
+        points: ``(N, 2)`` waypoints.
+        segments: walls that block walking.
+        clearance: also require the two parallel lines offset by this much to be clear.
+    """
+    points = np.asarray(points, np.float64)
+    if len(points) <= 2:
+        return points
+    kept = [0]
+    i = 0
+    while i < len(points) - 1:
+        candidates = points[i + 1 :]
+        free = corridor_clear(points[i], candidates, segments, clearance)
+        # The farthest waypoint reachable in a straight line (the next one always counts).
+        j = i + 1 + (int(np.flatnonzero(free).max()) if free.any() else 0)
+        kept.append(j)
+        i = j
+    return points[kept]
+
+
+def corridor_clear(
+    origin: np.ndarray, points: np.ndarray, segments: np.ndarray, clearance: float
+) -> np.ndarray:
+    """Whether a walker of half-width ``clearance`` goes straight from ``origin`` to each point."""
+    points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]
+    origin = np.asarray(origin, np.float64)[:2]
+    d = points - origin
+    norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), _EPS)[:, None]
+    side = np.stack([-d[:, 1], d[:, 0]], axis=1) / norm * clearance
+    ok = ~segments_cross(np.broadcast_to(origin, points.shape), points, segments)
+    if clearance > 0:
+        for sign in (-1.0, 1.0):
+            ok &= ~segments_cross(origin + sign * side, points + sign * side, segments)
+    return ok
+
+
+# ---------------------------------------------------------------------------- per-map cache
+@dataclasses.dataclass
+class MapGeometry:
+    """Per-map structures, built on first use and reused for every later episode."""
+
+    walls: Walls
+    sight: np.ndarray
+    """``(K, 4)`` walls that block sight: lines bounding exactly one sector."""
+    blocking: np.ndarray
+    """``(B, 4)`` walls that block walking."""
+    grids: dict[tuple[float, float], OccupancyGrid] = dataclasses.field(default_factory=dict)
+    fields: dict[tuple, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def grid(self, radius: float, cell: float = 16.0) -> OccupancyGrid:
+        """The occupancy grid for a walker of ``radius`` (cached)."""
+        key = (radius, cell)
+        if key not in self.grids:
+            self.grids[key] = occupancy_grid(self.blocking, radius, cell)
+        return self.grids[key]
+
+
+_BY_CONTENT: dict[bytes, MapGeometry] = {}
+_LAST: list[MapGeometry] = []
+_CACHE_LIMIT = 16
+
+
+def map_cache(walls: Walls) -> MapGeometry:
+    """The cached :class:`MapGeometry` of a map (keyed by the wall table's contents).
+
+    The env builds a new :class:`Walls` each episode; the identity check makes the common case
+    (same episode) free, and the content key makes later episodes of the map reuse the grids.
+    """
+    if _LAST and _LAST[0].walls is walls:
+        return _LAST[0]
+    key = walls.segments.tobytes() + walls.one_sided.tobytes() + walls.blocking.tobytes()
+    geometry = _BY_CONTENT.get(key)
+    if geometry is None:
+        if len(_BY_CONTENT) >= _CACHE_LIMIT:
+            _BY_CONTENT.clear()
+        geometry = MapGeometry(
+            walls=walls,
+            sight=np.asarray(walls.segments[walls.one_sided], np.float64),
+            blocking=np.asarray(walls.segments[walls.blocking], np.float64),
+        )
+        _BY_CONTENT[key] = geometry
+    geometry.walls = walls
+    _LAST[:] = [geometry]
+    return geometry

@@ -1,0 +1,125 @@
+"""Geometry unit tests: known cases and hypothesis properties."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from teachers import geometry
+
+WALL = np.array([[0.0, -10.0, 0.0, 10.0]])  # a vertical wall on x = 0
+coords = st.floats(-500, 500, allow_nan=False, allow_infinity=False)
+
+
+def test_line_of_sight_is_blocked_by_a_wall_between_the_points():
+    assert not geometry.line_of_sight([-5.0, 0.0], [[5.0, 0.0]], WALL)[0]
+
+
+def test_line_of_sight_passes_beside_the_wall():
+    assert geometry.line_of_sight([-5.0, 20.0], [[5.0, 20.0]], WALL)[0]
+
+
+def test_ray_distance_finds_the_first_wall_and_inf_when_none():
+    walls = np.array([[10.0, -5, 10, 5], [20.0, -5, 20, 5]])
+    dist = geometry.ray_distance(np.zeros(2), [0.0, 180.0, 90.0], walls)
+    assert dist[0] == 10.0 and np.isinf(dist[1]) and np.isinf(dist[2])
+
+
+def test_firing_ray_hits_a_box_off_centre_but_not_beside_it():
+    centres = np.array([[100.0, 15.0], [100.0, 25.0], [-100.0, 0.0]])
+    dist = geometry.ray_box_distance(np.zeros(2), 0.0, centres, np.full(3, 20.0))
+    assert dist[0] == 80.0  # the ray enters the box at its near face
+    assert np.isinf(dist[1]) and np.isinf(dist[2])  # beside, and behind the shooter
+
+
+def test_astar_finds_a_path_around_a_wall_and_none_through_a_closed_one():
+    blocked = np.zeros((10, 10), bool)
+    blocked[:9, 5] = True
+    path = geometry.astar(blocked, (0, 0), (0, 9))
+    assert path is not None and path[0] == (0, 0) and path[-1] == (0, 9)
+    assert not any(blocked[c] for c in path)
+    blocked[9, 5] = True
+    assert geometry.astar(blocked, (0, 0), (0, 9)) is None
+
+
+def test_occupancy_grid_blocks_cells_near_walls_only():
+    square = np.array([[0, 0, 320, 0], [320, 0, 320, 320], [320, 320, 0, 320], [0, 320, 0, 0.0]])
+    grid = geometry.occupancy_grid(square, radius=16.0, cell=16.0)
+    centre = grid.to_cell(np.array([[160.0, 160.0]]))[0]
+    edge = grid.to_cell(np.array([[8.0, 160.0]]))[0]
+    assert not grid.blocked[tuple(centre)] and grid.blocked[tuple(edge)]
+
+
+def test_distance_field_matches_astar_length():
+    blocked = np.zeros((12, 12), bool)
+    blocked[2:12, 6] = True
+    field = geometry.distance_field(blocked, np.array([[11, 11]]))
+    path = geometry.astar(blocked, (11, 0), (11, 11))
+    steps = np.diff(np.array(path), axis=0)
+    length = np.where(np.abs(steps).sum(1) == 2, np.sqrt(2), 1.0).sum()
+    assert np.isclose(field[11, 0], length)
+    assert np.isinf(
+        geometry.distance_field(blocked | (np.arange(12) == 6)[None, :], np.array([[11, 11]]))[
+            11, 0
+        ]
+    )
+
+
+def test_smoothed_path_keeps_corners_and_clears_walls():
+    walls = np.array([[100.0, -100.0, 100.0, 50.0]])
+    points = np.array([[0, 0], [50, 80], [100, 80], [150, 80], [200, 0.0]])
+    smooth = geometry.smooth_path(points, walls)
+    assert smooth[0].tolist() == [0, 0] and smooth[-1].tolist() == [200, 0]
+    assert len(smooth) < len(points)
+    assert not geometry.segments_cross(smooth[:-1], smooth[1:], walls).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(coords, coords, coords, coords)
+def test_line_of_sight_is_symmetric(x1, y1, x2, y2):
+    walls = np.array([[-100.0, -50, 100, 60], [30.0, 200, 30, -200], [-300, 10, 300, 12.0]])
+    a, b = np.array([x1, y1]), np.array([x2, y2])
+    assert geometry.line_of_sight(a, [b], walls)[0] == geometry.line_of_sight(b, [a], walls)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(coords, coords, st.floats(-180, 180), coords, coords)
+def test_ray_stops_at_the_wall_it_crosses(x, y, angle, wx, wy):
+    origin = np.array([x, y])
+    wall = np.array([[wx, wy, wx + 37.0, wy + 91.0]])
+    dist = geometry.ray_distance(origin, [angle], wall)[0]
+    if np.isfinite(dist):
+        rad = np.radians(angle)
+        hit = origin + dist * np.array([np.cos(rad), np.sin(rad)])
+        assert geometry.point_segment_distance(hit[None], wall)[0, 0] < 1e-6 * (1 + dist)
+        beyond = origin + (dist + 1.0) * np.array([np.cos(rad), np.sin(rad)])
+        short = origin + max(dist - 1.0, 0.0) * np.array([np.cos(rad), np.sin(rad)])
+        assert geometry.segments_cross(origin[None], beyond[None], wall)[0]
+        if dist > 1.0:
+            assert not geometry.segments_cross(origin[None], short[None], wall)[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_astar_path_is_free_connected_and_no_longer_than_the_field(seed):
+    rng = np.random.default_rng(seed)
+    blocked = rng.random((9, 9)) < 0.3
+    blocked[0, 0] = blocked[8, 8] = False
+    path = geometry.astar(blocked, (0, 0), (8, 8))
+    field = geometry.distance_field(blocked, np.array([[8, 8]]))
+    assert (path is None) == np.isinf(field[0, 0])
+    if path is not None:
+        cells = np.array(path)
+        assert not blocked[cells[:, 0], cells[:, 1]].any()
+        steps = np.abs(np.diff(cells, axis=0))
+        assert (steps.max(axis=1) == 1).all()
+        length = np.where(steps.sum(1) == 2, np.sqrt(2), 1.0).sum()
+        assert np.isclose(length, field[0, 0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(coords, coords, st.floats(-10, 10), st.floats(-10, 10))
+def test_closest_approach_is_no_farther_than_the_start(x, y, vx, vy):
+    t, d = geometry.closest_approach(np.array([[x, y]]), np.array([[vx, vy]]), 100.0)
+    assert 0.0 <= t[0] <= 100.0 and d[0] <= np.hypot(x, y) + 1e-6

@@ -1,0 +1,162 @@
+"""Teachers: the interface, screen-free decisions, beating random play, and episodes that end."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import teachers
+from core.errors import UserError
+from envs.config import EnvConfig
+from envs.factory import make_env
+from envs.registry import SCENARIOS
+
+TEACHER_DIR = Path(teachers.__file__).parent
+
+
+def test_unknown_scenario_names_the_known_ones():
+    with pytest.raises(UserError, match="defend_the_center"):
+        teachers.make("no_such_scenario")
+
+
+def test_unknown_mode_is_a_user_error():
+    with pytest.raises(UserError, match="imitable"):
+        teachers.make("basic", mode="psychic")
+
+
+def test_every_registered_scenario_has_a_teacher_in_both_modes():
+    for name in SCENARIOS:
+        for mode in teachers.MODES:
+            teacher = teachers.make(name, mode)
+            assert teacher.spec.name == name and teacher.mode == mode
+
+
+def test_teachers_never_read_the_screen():
+    forbidden = {
+        "screen_buffer",
+        "labels_buffer",
+        "depth_buffer",
+        "automap_buffer",
+        "render",
+        "observation",
+        "get_state",
+        "cv2",
+        "vizdoom",
+    }
+    for path in TEACHER_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for a in n.names
+        }
+        names |= {
+            n.module.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module
+        }
+        assert not names & forbidden, f"{path.name} touches {names & forbidden}"
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scores_are_finite_one_per_action_and_act_is_their_argmax(scenario):
+    env = make_env(scenario, EnvConfig(engine_state=True, frame_stack=1))
+    try:
+        env.reset(seed=0)
+        for mode in teachers.MODES:
+            teacher = teachers.make(scenario, mode)
+            teacher.reset()
+            for _ in range(3):
+                state = env.unwrapped.engine_state()
+                scores = teacher.action_scores(state)
+                assert scores.shape == (env.action_space.n,) and np.isfinite(scores).all()
+                assert teacher.act(state) == int(np.argmax(scores))
+                assert np.array_equal(teacher.action_scores(state), scores)  # same state, same
+                _, _, terminated, truncated, _ = env.step(teacher.act(state))
+                if terminated or truncated:
+                    env.reset(seed=1)
+                    teacher.reset()
+    finally:
+        env.close()
+
+
+def _play(env, episodes: int, teacher=None, seed: int = 0) -> list:
+    """(return, tics) of seeded episodes by the teacher, or by uniform random actions."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for episode in range(episodes):
+        env.reset(seed=episode)
+        if teacher is not None:
+            teacher.reset()
+        ret, tics, done = 0.0, 0, False
+        while not done:
+            if teacher is None:
+                action = int(rng.integers(env.action_space.n))
+            else:
+                action = teacher.act(env.unwrapped.engine_state())
+            _, reward, terminated, truncated, info = env.step(action)
+            ret, tics, done = ret + reward, tics + info["frames"], terminated or truncated
+        results.append((ret, tics))
+    return results
+
+
+CHEAP = {
+    # scenario: (episodes, env overrides, headline of an episode, margin the teacher must beat by)
+    "basic": (3, {}, lambda ret, tics: ret, 100.0),
+    "defend_the_center": (2, {}, lambda ret, tics: ret, 10.0),
+    "health_gathering": (2, {}, lambda ret, tics: tics, 500.0),
+    "take_cover": (1, {"timeout_tics": 2100}, lambda ret, tics: tics, 800.0),
+    "my_way_home": (2, {"timeout_tics": 1050}, lambda ret, tics: ret, 0.4),
+}
+SLOW = {
+    "defend_the_line": (2, {}, lambda ret, tics: ret, 10.0),
+    "health_gathering_supreme": (2, {}, lambda ret, tics: tics, 300.0),
+    "deadly_corridor": (3, {}, lambda ret, tics: ret, 300.0),
+}
+
+
+def _beats_random(scenario: str, table: dict) -> None:
+    episodes, overrides, headline, margin = table[scenario]
+    env = make_env(scenario, EnvConfig(engine_state=True, frame_stack=1, **overrides))
+    try:
+        teacher = teachers.make(scenario)
+        ours = _play(env, episodes, teacher)
+        theirs = _play(env, episodes)
+    finally:
+        env.close()
+    ours_mean = np.mean([headline(ret, tics) for ret, tics in ours])
+    random_mean = np.mean([headline(ret, tics) for ret, tics in theirs])
+    assert ours_mean >= random_mean + margin, (ours_mean, random_mean)
+
+
+@pytest.mark.parametrize("scenario", sorted(CHEAP))
+def test_teacher_beats_random_by_a_clear_margin(scenario):
+    _beats_random(scenario, CHEAP)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", sorted(SLOW))
+def test_teacher_beats_random_on_the_longer_scenarios(scenario):
+    _beats_random(scenario, SLOW)
+
+
+@pytest.mark.parametrize("scenario", ["defend_the_line", "take_cover"])
+def test_a_timeout_always_ends_the_episode(scenario):
+    assert SCENARIOS[scenario].timeout_tics  # no cfg timeout: the registry sets one
+    env = make_env(scenario, EnvConfig(engine_state=True, frame_stack=1, timeout_tics=120))
+    try:
+        env.reset(seed=0)
+        teacher = teachers.make(scenario)
+        for _ in range(100):
+            _, _, terminated, truncated, _ = env.step(teacher.act(env.unwrapped.engine_state()))
+            if terminated or truncated:
+                break
+        assert truncated and not terminated
+    finally:
+        env.close()
