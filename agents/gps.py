@@ -1,0 +1,456 @@
+"""The teacher-student alternation: guided policy search, DAgger and behaviour cloning in one loop.
+
+Each iteration ``k``:
+
+1. **Roll out** whole episodes in the vector env with a :class:`MixingActor`: per env and per step
+   the teacher acts with probability ``beta_k``, the student otherwise (one batched network call).
+2. **Label** every visited state: the teacher's action scores become soft labels
+   ``q ∝ exp(scores/tau)^(1/(1+eta)) * pi^(eta/(1+eta))`` (see :mod:`agents.labels`); the rows
+   (uint8 observations, labels, scores, auxiliary targets, episode ids) are appended to the
+   on-disk :class:`~agents.dataset.ShardedDataset`.
+3. **Dual step** on ``eta`` toward the KL target (mode ``gps`` only).
+4. **Train** the student on the aggregated dataset for ``steps_per_iteration`` optimizer steps with
+   the core's :class:`~core.trainer.Learner`, which checkpoints at the end of the phase.
+5. **Evaluate** the student alone every ``eval_every`` iterations with
+   :func:`agents.evaluation.evaluate` on the same fixed seeds the teacher and the random
+   policy were scored on.
+
+Modes: ``gps`` (beta schedule, adaptive ``eta``), ``dagger`` (beta schedule, ``eta = 0``) and
+``bc`` (``beta = 1``, ``eta = 0``: the student never acts, so its data does not depend on it and the
+loop is offline behaviour cloning with the same number of optimizer steps).
+
+Frames are engine frames (agent steps x frame skip) of the training rollouts; evaluation episodes
+are not counted. The run stops once the budget is spent (the last rollout is cut there).
+
+Resuming: ``state.json`` (written atomically) records the phase reached. Collection writes the
+iteration's shards, then the state ("collected"); training ends with a checkpoint, then the state
+("trained"). Shards of an iteration whose state was never written are set aside (renamed
+``orphan-*``, reported) and the iteration is collected again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from agents.actors import RandomActor, TeacherActor
+from agents.dataset import ShardedDataset, atomic_write_bytes
+from agents.evaluation import evaluate, summary
+from agents.labels import gps_labels, kl_divergence, teacher_distribution, update_eta
+from agents.rollout import Transition, run_episodes
+from agents.schedules import BetaSchedule
+from agents.student import StudentConfig, aux_targets
+from agents.student_actor import StudentActor
+from core.errors import UserError
+from envs.config import EnvConfig
+from envs.engine_state import EngineState
+
+Mode = Literal["gps", "dagger", "bc"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GPSConfig:
+    """Everything one training run needs; saved as the run's ``config.json``."""
+
+    scenario: str = "defend_the_center"
+    """registered scenario name"""
+    mode: Mode = "gps"
+    """``gps`` (adaptive eta), ``dagger`` (eta = 0) or ``bc`` (teacher-only rollouts)"""
+    frames: int = 30_000
+    """budget of engine frames (agent steps x frame skip) for the training rollouts"""
+    seed: int = 0
+    """seeds the network, the mixing and the training episodes"""
+    num_envs: int = 4
+    """engines stepped in parallel"""
+    episodes_per_iteration: int = 4
+    """whole episodes rolled out per iteration"""
+    steps_per_iteration: int = 300
+    """optimizer steps on the aggregated dataset per iteration"""
+    batch_size: int = 64
+    """samples per optimizer step"""
+    learning_rate: float = 1e-3
+    """Adam learning rate"""
+    aux_weight: float = 0.5
+    """weight of the auxiliary engine-state losses"""
+    tau: float = 1.0
+    """temperature of the teacher's Boltzmann label ``softmax(scores / tau)``"""
+    kl_target: float = 0.3
+    """gps: the mean KL(q || pi) per state (nats) that the dual variable eta aims for"""
+    eta_init: float = 0.0
+    """gps: eta of the first iteration"""
+    eta_learning_rate: float = 1.0
+    """gps: dual step size (per unit of relative KL error)"""
+    beta: BetaSchedule = dataclasses.field(default_factory=BetaSchedule)
+    """probability that the teacher acts, per iteration (bc: always 1)"""
+    teacher_mode: str = "omniscient"
+    """the teacher's mode: ``omniscient`` or ``imitable``"""
+    student_sampling: bool = False
+    """in training rollouts the student samples from its policy instead of taking the argmax"""
+    eval_every: int = 2
+    """evaluate the student alone every this many iterations (and at the end)"""
+    eval_episodes: int = 20
+    """evaluation episodes (the teacher and random are scored on the same ones)"""
+    eval_seed: int = 0
+    """seed of the first evaluation episode (episode k: eval_seed + k)"""
+    shard_size: int = 2048
+    """rows per dataset shard"""
+    log_every: int = 50
+    """write train/ scalars every this many optimizer steps"""
+    env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
+    """observation options (the student is trained and evaluated on these)"""
+    student: StudentConfig = dataclasses.field(default_factory=StudentConfig)
+    """network sizes"""
+
+
+PRESETS: dict[str, dict[str, int]] = {
+    "basic": {"frames": 2_000, "episodes_per_iteration": 8, "steps_per_iteration": 150},
+    "defend_the_center": {"frames": 30_000, "episodes_per_iteration": 4,
+                          "steps_per_iteration": 300},
+    "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4,
+                        "steps_per_iteration": 500},
+    "health_gathering": {"frames": 300_000, "episodes_per_iteration": 4,
+                         "steps_per_iteration": 500},
+    "health_gathering_supreme": {"frames": 300_000, "episodes_per_iteration": 4,
+                                 "steps_per_iteration": 500},
+    "take_cover": {"frames": 300_000, "episodes_per_iteration": 4, "steps_per_iteration": 500},
+    "deadly_corridor": {"frames": 1_000_000, "episodes_per_iteration": 8,
+                        "steps_per_iteration": 500},
+    "my_way_home": {"frames": 1_000_000, "episodes_per_iteration": 8, "steps_per_iteration": 500},
+}
+"""Per-scenario budgets and iteration sizes (the issue's frame targets)."""
+
+FIELDS = ("observation", "label", "scores", "policy", "aux", "episode", "iteration", "teacher")
+"""Dataset columns: uint8 obs, q, teacher scores, the acting student's pi, aux targets, global
+episode id, iteration, whether the teacher took the action."""
+
+TRAIN_SEED_BASE = 1_000_000
+"""Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
+
+
+class MixingActor:
+    """Per env and per step, the teacher acts with probability ``beta``, the student otherwise.
+
+    The teacher scores every state (its labels are needed anyway, and its per-episode memory must
+    see every state); the teacher's action is the argmax of those scores, exactly as
+    :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
+    per step on the whole batch. :attr:`last` keeps the step's scores, probabilities and teacher
+    mask for the dataset writer.
+    """
+
+    needs_engine_state = True
+
+    def __init__(self, teacher: TeacherActor, student: StudentActor, beta: float,
+                 rng: np.random.Generator) -> None:
+        self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
+        self.last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def reset(self, env_index: int) -> None:
+        self.teacher.reset(env_index)
+        self.student.reset(env_index)
+
+    def act(self, observations: np.ndarray,
+            states: Sequence[EngineState | None] | None) -> np.ndarray:
+        scores = self.teacher.action_scores(states).astype(np.float32)
+        probs = self.student.probabilities(observations)
+        use_teacher = self.rng.random(len(observations)) < self.beta
+        actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
+        self.last = (scores, probs, use_teacher)
+        return actions
+
+
+class _Collector:
+    """The ``on_step`` callback: keeps the rows of active envs; stops at the frame budget."""
+
+    class BudgetReachedError(Exception):
+        """The frame budget is spent (raised out of the episode loop)."""
+
+    def __init__(self, actor: MixingActor, frame_skip: int, frames_left: int,
+                 episode_offset: int, enemy_columns: int) -> None:
+        self.actor, self.frame_skip, self.frames_left = actor, frame_skip, frames_left
+        self.episode_offset, self.enemy_columns = episode_offset, enemy_columns
+        self.rows: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS if k not in
+                                                  ("label", "iteration")}
+        self.frames = 0
+        self.returns: dict[int, float] = {}
+
+    def __call__(self, t: Transition) -> None:
+        scores, probs, teacher = self.actor.last
+        keep = t.active
+        states = [s for s, k in zip(t.states, keep, strict=True) if k]
+        self.rows["observation"].append(t.observations[keep])
+        self.rows["scores"].append(scores[keep])
+        self.rows["policy"].append(probs[keep])
+        self.rows["aux"].append(aux_targets(states, self.enemy_columns))
+        self.rows["episode"].append(t.episode[keep].astype(np.int64) + self.episode_offset)
+        self.rows["teacher"].append(teacher[keep])
+        for episode, reward in zip(t.episode[keep], t.rewards[keep], strict=True):
+            self.returns[int(episode)] = self.returns.get(int(episode), 0.0) + float(reward)
+        self.frames += int(keep.sum()) * self.frame_skip
+        if self.frames >= self.frames_left:
+            raise self.BudgetReachedError
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v) for k, v in self.rows.items()}
+
+
+def resolve_config(config: GPSConfig) -> GPSConfig:
+    """Validates a config (one-line :class:`UserError` on mistakes) and fixes the bc schedule."""
+    if config.mode not in ("gps", "dagger", "bc"):
+        raise UserError(f"--mode must be gps, dagger or bc, not {config.mode!r}")
+    if config.teacher_mode not in ("omniscient", "imitable"):
+        raise UserError(f"--teacher-mode must be omniscient or imitable, not "
+                        f"{config.teacher_mode!r}")
+    for name in ("frames", "num_envs", "episodes_per_iteration", "steps_per_iteration",
+                 "batch_size", "eval_episodes", "eval_every"):
+        if getattr(config, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.tau <= 0 or config.kl_target <= 0:
+        raise UserError("--tau and --kl-target must be positive")
+    if config.mode == "bc":
+        config = dataclasses.replace(config, beta=BetaSchedule(kind="constant", start=1.0))
+    return config
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+class _FrameStrip:
+    """Wraps an actor and keeps every 4th observation of env 0's first episode (newest frame)."""
+
+    def __init__(self, actor: StudentActor, count: int = 8) -> None:
+        self.actor, self.count, self.frames, self._step = actor, count, [], 0
+        self.needs_engine_state = actor.needs_engine_state
+
+    def reset(self, env_index: int) -> None:
+        if env_index == 0 and self._step:
+            self.count = len(self.frames)  # env 0's first episode is over
+        self.actor.reset(env_index)
+
+    def act(self, observations: np.ndarray, states: Any = None) -> np.ndarray:
+        if len(self.frames) < self.count and self._step % 4 == 0:
+            self.frames.append(observations[0, :, :, -1])
+        self._step += 1
+        return self.actor.act(observations, states)
+
+    def image(self) -> np.ndarray | None:
+        return np.concatenate(self.frames, axis=1) if self.frames else None
+
+
+def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> dict[str, Any]:
+    """Runs (or resumes) the alternation in ``run_dir`` and returns the run's summary.
+
+    The run directory holds ``config.json``, ``state.json``, ``dataset/``, ``checkpoints/``,
+    ``tb/`` (TensorBoard), ``saved_model/`` and ``summary.json`` at the end. TensorBoard x-axes:
+    ``train/*`` and ``perf/steps_per_sec``/``perf/samples_per_sec`` count optimizer steps; every
+    other tag counts engine frames of the training rollouts.
+
+    Raises:
+        UserError: bad settings, a corrupt checkpoint, a scenario without a teacher.
+        KeyboardInterrupt: Ctrl-C; the run directory stays resumable.
+    """
+    import keras
+
+    from agents.learner import SwappableStream, gps_step
+    from agents.student import build_student
+    from core.logger import Logger
+    from core.precision import set_precision, wrap_optimizer
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+    from envs.registry import get_spec
+    from envs.vector import make_vector_env
+
+    config = resolve_config(config)
+    run_dir = Path(run_dir)
+    spec = get_spec(config.scenario)
+    state_path = run_dir / "state.json"
+    state: dict[str, Any] = (json.loads(state_path.read_text()) if state_path.exists() else
+                             {"iteration": 0, "trained": True, "frames": 0, "episodes": 0,
+                              "shards": 0, "eta": config.eta_init, "wall_seconds": 0.0,
+                              "history": []})
+    seed_everything(config.seed)
+    set_precision(config.student.precision)
+    env_config = dataclasses.replace(config.env, engine_state=True, engine_state_in_info=True)
+    model = build_student(env_config.observation_shape, len(spec.actions), config.student)
+    optimizer = wrap_optimizer(keras.optimizers.Adam(config.learning_rate),
+                               config.student.precision)
+    build_optimizer(optimizer, model)
+    logger = Logger(run_dir / "tb")
+    if state["iteration"] == 0:
+        logger.config(config)
+    stream = SwappableStream()
+    learner = Learner(gps_step(model, optimizer, config.aux_weight), stream,
+                      config=TrainerConfig(steps=10**9, log_every=config.log_every, eval_every=0,
+                                           checkpoint_every=0),
+                      trackables={"model": model, "optimizer": optimizer}, logger=logger,
+                      checkpoint_dir=run_dir / "checkpoints", batch_size=config.batch_size,
+                      show_progress=False)
+    learner.restore()
+    dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=FIELDS)
+    orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
+    if orphans:
+        print(f"dataset: {len(orphans)} shard(s) of an interrupted iteration set aside as "
+              f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)", flush=True)
+    student = StudentActor(model, greedy=not config.student_sampling, seed=config.seed)
+    teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
+    started = time.perf_counter() - state["wall_seconds"]
+
+    def say(text: str) -> None:
+        if verbose:
+            print(text, flush=True)
+
+    def save_state() -> None:
+        state["wall_seconds"] = time.perf_counter() - started
+        _write_json(state_path, state)
+
+    def score(actor: Any, name: str) -> dict[str, Any]:
+        result = evaluate(spec, actor, episodes=config.eval_episodes, seed=config.eval_seed,
+                          env=vec, show_progress=False)
+        return summary(result, policy=name)
+
+    vec = make_vector_env(spec, config.num_envs, env_config)
+    try:
+        if "teacher_eval" not in state:
+            state["teacher_eval"] = score(teacher, "teacher")
+            state["random_eval"] = score(RandomActor(len(spec.actions), config.seed), "random")
+            logger.write({"teacher/return": state["teacher_eval"]["mean_return"],
+                          "teacher/random_return": state["random_eval"]["mean_return"]}, 0)
+            save_state()
+            say(f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
+                f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
+                f"{config.eval_seed + config.eval_episodes - 1}")
+        while True:
+            if state["trained"]:
+                if state["frames"] >= config.frames:
+                    break
+                _collect(config, state, state["iteration"], vec, teacher, student, dataset,
+                         logger, say)
+                save_state()
+            k = state["iteration"] - 1
+            arrays = dataset.load()
+            train = {name: arrays[name] for name in ("observation", "label", "aux")}
+            stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
+            learner.run(until=(k + 1) * config.steps_per_iteration)
+            state["trained"] = True
+            logger.write({"data/samples": len(train["label"]),
+                          "data/corrupt_shards": len(dataset.corrupt)}, state["frames"])
+            last = state["frames"] >= config.frames
+            if (k + 1) % config.eval_every == 0 or last:
+                _evaluate_student(config, state, student, vec, logger, say)
+            save_state()
+        final = state["history"][-1] if state["history"] else None
+        if final is None or final["frames"] != state["frames"]:
+            _evaluate_student(config, state, student, vec, logger, say)
+            save_state()
+    finally:
+        vec.close()
+        logger.close()
+    export_saved_model(model, run_dir / "saved_model")
+    result = {
+        "scenario": spec.name, "mode": config.mode, "seed": config.seed,
+        "teacher_mode": config.teacher_mode, "frames": state["frames"],
+        "episodes": state["episodes"], "iterations": state["iteration"],
+        "optimizer_steps": learner.steps, "wall_seconds": round(state["wall_seconds"], 1),
+        "student": state["history"][-1]["eval"], "teacher": state["teacher_eval"],
+        "random": state["random_eval"],
+        "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
+        "corrupt_shards": len(dataset.corrupt), "run_dir": str(run_dir),
+    }
+    _write_json(run_dir / "summary.json", result)
+    return result
+
+
+def _collect(config: GPSConfig, state: dict[str, Any], k: int, vec: Any, teacher: TeacherActor,
+             student: StudentActor, dataset: ShardedDataset, logger: Any, say: Any) -> None:
+    """Phase 1-3 of iteration ``k``: mixed rollouts, labels, dataset append, dual step."""
+    beta = config.beta(k)
+    rng = np.random.default_rng([config.seed, k])
+    actor = MixingActor(teacher, student, beta, rng)
+    collector = _Collector(actor, config.env.frame_skip, config.frames - state["frames"],
+                           state["episodes"], config.student.enemy_columns)
+    calls_before, seconds_before = student.calls, student.seconds
+    started = time.perf_counter()
+    seed = TRAIN_SEED_BASE * (config.seed + 1) + state["episodes"]
+    with contextlib.suppress(_Collector.BudgetReachedError):
+        run_episodes(vec, actor, config.episodes_per_iteration, seed, on_step=collector,
+                     show_progress=False)
+    elapsed = time.perf_counter() - started
+    rows = collector.arrays()
+    eta = state["eta"] if config.mode == "gps" else 0.0
+    labels = gps_labels(rows["scores"], rows["policy"], config.tau, eta)
+    kl = float(kl_divergence(labels, rows["policy"]).mean())
+    kl_teacher = float(kl_divergence(teacher_distribution(rows["scores"], config.tau),
+                                     rows["policy"]).mean())
+    n = len(labels)
+    dataset.append({**rows, "label": labels, "iteration": np.full(n, k, np.int32)})
+    dataset.flush()
+    state["shards"] = len(dataset.shards())
+    state["iteration"] = k + 1
+    state["trained"] = False
+    state["frames"] += collector.frames
+    state["episodes"] += len(collector.returns)
+    if config.mode == "gps":
+        state["eta"] = update_eta(eta, kl, config.kl_target, config.eta_learning_rate)
+    steps = collector.frames // config.env.frame_skip
+    calls = max(student.calls - calls_before, 1)
+    rollout_return = float(np.mean(list(collector.returns.values()))) if collector.returns else 0.0
+    logger.write({
+        "teacher/beta": beta, "teacher/eta": eta, "teacher/kl": kl,
+        "teacher/kl_teacher_label": kl_teacher,
+        "teacher/teacher_action_fraction": float(rows["teacher"].mean()),
+        "teacher/rollout_return": rollout_return,
+        "data/frames": state["frames"], "data/episodes": state["episodes"],
+        "data/shards": len(dataset.shards()),
+        "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
+        "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
+    }, state["frames"])
+    say(f"iter {k:3d}  frames {state['frames']:>8,}/{config.frames:,}  beta {beta:.2f}  "
+        f"eta {eta:.2f}  kl {kl:.3f}  rollout return {rollout_return:.1f}  rows {n}")
+
+
+def _evaluate_student(config: GPSConfig, state: dict[str, Any], student: StudentActor, vec: Any,
+                      logger: Any, say: Any) -> None:
+    """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip."""
+    strip = _FrameStrip(student)
+    result = evaluate(config.scenario, strip, episodes=config.eval_episodes,
+                      seed=config.eval_seed, env=vec, show_progress=False)
+    report = summary(result, policy="student")
+    teacher = state["teacher_eval"]["mean_return"]
+    ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+    state["history"].append({"frames": state["frames"], "iteration": state["iteration"],
+                             "eval": report})
+    logger.write({"eval/return": report["mean_return"], "eval/return_std": report["std_return"],
+                  "eval/length": report["mean_length"], "eval/return_vs_teacher": ratio},
+                 state["frames"])
+    image = strip.image()
+    if image is not None:
+        logger.image("eval/frames", image, state["frames"])
+    say(f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
+        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f})")
+
+
+def export_saved_model(model: Any, path: str | Path) -> Path:
+    """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel."""
+    import keras
+    import tensorflow as tf
+
+    path = Path(path)
+    shape = tuple(model.inputs[0].shape[1:])
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def serve(observation: tf.Tensor) -> dict[str, tf.Tensor]:
+        probs = tf.nn.softmax(model(observation, training=False)["logits"])
+        return {"probabilities": probs, "action": tf.argmax(probs, axis=-1, output_type=tf.int32)}
+
+    archive.add_endpoint("serve", serve,
+                         input_signature=[tf.TensorSpec((None, *shape), tf.uint8, "observation")])
+    archive.write_out(str(path), verbose=False)
+    return path

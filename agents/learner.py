@@ -1,0 +1,99 @@
+"""The student's learner on the core: KL to the soft labels plus the auxiliary losses.
+
+:func:`gps_step` is a step function for :class:`core.trainer.Learner` (compiled there; returns a
+dict of scalar tensors that become ``train/*`` tags). :class:`SwappableStream` lets one learner
+train on a dataset that grows every iteration: each iteration hands it a fresh shuffled stream
+over the aggregated data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from agents.student import AUX_NAMES
+from core.data import ArrayStream
+from core.precision import scale_loss
+
+
+def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
+             aux_weight: float = 0.5) -> callable:
+    """One update on a batch ``{"observation", "label", "aux"}``.
+
+    The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
+    as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
+    target is known (``>= 0``), weighted by ``aux_weight``.
+
+    Returns:
+        A step function returning ``loss`` (policy cross-entropy), ``kl`` (``KL(q || pi)``),
+        ``accuracy`` (argmax agreement with ``q``), ``entropy`` (of ``pi``), ``aux_loss``,
+        ``aux_<name>_accuracy``, ``total_loss`` and ``grad_norm``.
+    """
+    aux_names = [name for name in AUX_NAMES if name in model.output]
+
+    def step(batch: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        labels = tf.cast(batch["label"], tf.float32)
+        metrics: dict[str, tf.Tensor] = {}
+        with tf.GradientTape() as tape:
+            outputs = model(batch["observation"], training=True)
+            log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
+            loss = tf.reduce_mean(-tf.reduce_sum(labels * log_pi, axis=-1))
+            aux_total = tf.constant(0.0)
+            for name in aux_names:
+                column = AUX_NAMES.index(name)
+                target = tf.cast(batch["aux"][:, column], tf.int32)
+                known = target >= 0
+                logits = tf.cast(outputs[name], tf.float32)
+                per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    tf.maximum(target, 0), logits)
+                weight = tf.cast(known, tf.float32)
+                count = tf.maximum(tf.reduce_sum(weight), 1.0)
+                aux_total += tf.reduce_sum(per_row * weight) / count
+                hit = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target),
+                              tf.float32)
+                metrics[f"aux_{name}_accuracy"] = tf.reduce_sum(hit * weight) / count
+            total = loss + aux_weight * aux_total
+            scaled = scale_loss(optimizer, total)
+        grads = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
+        pi = tf.exp(log_pi)
+        metrics.update({
+            "loss": loss,
+            "kl": loss - tf.reduce_mean(entropy_q),
+            "accuracy": tf.reduce_mean(tf.cast(tf.equal(tf.argmax(log_pi, -1),
+                                                        tf.argmax(labels, -1)), tf.float32)),
+            "entropy": tf.reduce_mean(-tf.reduce_sum(pi * log_pi, axis=-1)),
+            "aux_loss": aux_total,
+            "total_loss": total,
+            "grad_norm": tf.linalg.global_norm(grads),
+        })
+        return metrics
+
+    return step
+
+
+class SwappableStream:
+    """An endless batch iterator whose source is replaced when the dataset grows.
+
+    The learner holds this object; :meth:`use` points it at a fresh :class:`ArrayStream` over
+    the aggregated arrays (seeded by the iteration, so a resumed run sees the same order).
+    """
+
+    def __init__(self) -> None:
+        self._stream: ArrayStream | None = None
+
+    def use(self, arrays: Mapping[str, np.ndarray], batch_size: int, seed: int) -> None:
+        """Trains from now on on shuffled minibatches of ``arrays``."""
+        self._stream = ArrayStream(arrays, batch_size, seed=seed)
+
+    def __iter__(self) -> Iterator[dict[str, tf.Tensor]]:
+        return self
+
+    def __next__(self) -> dict[str, tf.Tensor]:
+        if self._stream is None:
+            raise RuntimeError("SwappableStream.use() was never called")
+        return next(self._stream)

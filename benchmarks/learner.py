@@ -1,0 +1,144 @@
+"""Learner and rollout throughput of the pixel student.
+
+1. Samples/s of the GPS training step run by :class:`core.trainer.Learner` versus ``model.fit``
+   on the same student, the same data and the same batch size (target: >= 1.0x).
+2. Rollout steps/s of the vector env with the student acting (one batched network call per
+   step) versus the env alone with random actions (target: >= 0.5x).
+
+Run: ``python -m benchmarks.learner`` (add ``--json`` for one JSON line).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import numpy as np
+import tyro
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchArgs:
+    """Measure learner samples/s and rollout steps/s of the student."""
+
+    scenario: str = "defend_the_center"
+    """Scenario of the rollout benchmark (also fixes the number of actions)."""
+    samples: int = 2048
+    """Synthetic training samples (random uint8 frames and soft labels)."""
+    batch_size: int = 64
+    """Samples per optimizer step."""
+    steps: int = 100
+    """Timed optimizer steps (after a warm-up of 10)."""
+    num_envs: int = 4
+    """Engines in the rollout benchmark."""
+    episodes: int = 8
+    """Episodes per rollout measurement."""
+    json: bool = False
+    """Print one JSON object instead of the table."""
+
+
+def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
+    import keras
+    import tensorflow as tf
+
+    from agents.learner import gps_step
+    from agents.student import StudentConfig, build_student
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+    from envs.config import EnvConfig
+
+    seed_everything(0)
+    rng = np.random.default_rng(0)
+    shape = EnvConfig().observation_shape
+    obs = rng.integers(0, 255, (args.samples, *shape), dtype=np.uint8)
+    labels = rng.dirichlet(np.ones(num_actions), args.samples).astype(np.float32)
+    config = StudentConfig(aux_heads=False)  # model.fit gets the very same network
+
+    model = build_student(shape, num_actions, config)
+    optimizer = keras.optimizers.Adam(1e-3)
+    build_optimizer(optimizer, model)
+    stream = ArrayStream({"observation": obs, "label": labels, "aux": np.zeros(
+        (args.samples, 4), np.int8)}, args.batch_size)
+    learner = Learner(gps_step(model, optimizer), stream,
+                      config=TrainerConfig(steps=10**9, log_every=10**9), show_progress=False)
+    learner.run(until=10)
+    started = time.perf_counter()
+    learner.run(until=10 + args.steps)
+    ours = args.steps * args.batch_size / (time.perf_counter() - started)
+
+    model = build_student(shape, num_actions, config)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss={"logits": keras.losses.CategoricalCrossentropy(from_logits=True)})
+    data = (tf.data.Dataset.from_tensor_slices((obs, {"logits": labels})).repeat()
+            .shuffle(args.samples).batch(args.batch_size).prefetch(tf.data.AUTOTUNE))
+    model.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    fit = args.steps * args.batch_size / (time.perf_counter() - started)
+    return ours, fit
+
+
+def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
+    from agents.actors import RandomActor
+    from agents.rollout import run_episodes
+    from agents.student import build_student
+    from agents.student_actor import StudentActor
+    from envs.config import EnvConfig
+    from envs.registry import get_spec
+    from envs.vector import make_vector_env
+
+    spec = get_spec(args.scenario)
+    config = EnvConfig()
+    vec = make_vector_env(spec, args.num_envs, config)
+    student = StudentActor(build_student(config.observation_shape, len(spec.actions)))
+    rates = []
+    try:
+        for actor in (RandomActor(len(spec.actions)), student):
+            steps = [0]
+
+            def count(t, steps=steps) -> None:
+                steps[0] += int(t.active.sum())
+
+            run_episodes(vec, actor, args.num_envs, 0, on_step=count, show_progress=False)
+            steps[0] = 0
+            result = run_episodes(vec, actor, args.episodes, 100, on_step=count,
+                                  show_progress=False)
+            rates.append(steps[0] / result.wall_seconds)
+    finally:
+        vec.close()
+    return rates[0], rates[1], student.inference_ms
+
+
+def main() -> None:
+    """Runs both benchmarks and prints the table."""
+    args = tyro.cli(BenchArgs, prog="python -m benchmarks.learner")
+    from envs.registry import get_spec
+
+    ours, fit = _learner_rates(args, len(get_spec(args.scenario).actions))
+    env_alone, with_student, inference_ms = _rollout_rates(args)
+    report = {
+        "learner_samples_per_sec": round(ours, 1), "fit_samples_per_sec": round(fit, 1),
+        "learner_vs_fit": round(ours / fit, 3),
+        "env_steps_per_sec": round(env_alone, 1),
+        "student_rollout_steps_per_sec": round(with_student, 1),
+        "rollout_vs_env": round(with_student / env_alone, 3),
+        "inference_ms_per_batch": round(inference_ms, 2), "num_envs": args.num_envs,
+        "batch_size": args.batch_size,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"| measurement | value | target |\n|---|---:|---|\n"
+          f"| learner step (core Learner), samples/s | {ours:.0f} | |\n"
+          f"| model.fit, samples/s | {fit:.0f} | |\n"
+          f"| learner / fit | {ours / fit:.2f}x | >= 1.0x |\n"
+          f"| env alone ({args.num_envs} envs, random actions), steps/s | {env_alone:.0f} | |\n"
+          f"| env + batched student, steps/s | {with_student:.0f} | |\n"
+          f"| student rollout / env alone | {with_student / env_alone:.2f}x | >= 0.5x |\n"
+          f"| student inference per vector step | {inference_ms:.2f} ms | |")
+
+
+if __name__ == "__main__":
+    main()

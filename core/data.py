@@ -1,0 +1,301 @@
+"""Input pipelines: endless, shuffled, resumable ``tf.data`` minibatch streams.
+
+Two sources share one interface (:class:`BatchStream`): in-memory NumPy arrays
+(:class:`ArrayStream`) and on-disk TFRecord shards written by :func:`write_shards`
+(:class:`ShardStream`). A stream owns a ``position`` variable (batches handed out so far) that a
+checkpoint saves; after a restore, :meth:`BatchStream.seek` puts the stream back exactly where it
+stopped, so a resumed run sees the same batches as an uninterrupted one.
+
+Order is a pure function of ``(seed, position)``: an array stream uses one NumPy permutation per
+epoch drawn from ``default_rng([seed, epoch])``, so seeking is O(1).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from core.errors import UserError
+
+Batch = dict[str, tf.Tensor]
+Transform = Callable[[Batch], Batch]
+
+_META = "shards.json"
+
+
+def epoch_permutation(size: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of one epoch: a permutation of ``range(size)`` fixed by (seed, epoch)."""
+    return np.random.default_rng([seed, epoch]).permutation(size)
+
+
+class BatchStream:
+    """An endless iterator of batches (dicts of tensors) with a checkpointable position.
+
+    Subclasses implement :meth:`dataset`, the ``tf.data`` pipeline that starts at a given batch.
+    """
+
+    def __init__(self, strategy: tf.distribute.Strategy | None = None) -> None:
+        self.position = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_position")
+        self._strategy = strategy
+        self._iterator: Iterator[Batch] | None = None
+
+    def dataset(self, start: int) -> tf.data.Dataset:
+        """The pipeline of batches ``start, start + 1, ...``."""
+        raise NotImplementedError
+
+    def seek(self, position: int) -> None:
+        """Moves the stream so that the next batch is batch number ``position``."""
+        self.position.assign(position)
+        dataset = self.dataset(int(position))
+        if self._strategy is not None and self._strategy.num_replicas_in_sync > 1:
+            dataset = self._strategy.experimental_distribute_dataset(dataset)
+        self._iterator = iter(dataset)
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> Batch:
+        if self._iterator is None:
+            self.seek(int(self.position))
+        try:
+            batch = next(self._iterator)
+        except tf.errors.DataLossError as error:
+            raise UserError(
+                f"corrupt data while reading batch {int(self.position)}: "
+                f"{error.message.splitlines()[0]}"
+            ) from None
+        self.position.assign_add(1)
+        return batch
+
+
+class ArrayStream(BatchStream):
+    """Shuffled minibatches from NumPy arrays of equal length, as a prefetched ``tf.data`` pipeline.
+
+    Batches run across epoch boundaries (every batch is full); epoch ``e`` visits the samples in
+    :func:`epoch_permutation` order. Arrays are kept as they are (e.g. ``uint8``) and ``transform``
+    (run on the batch, in parallel) converts them, so memory stays small.
+
+    Args:
+        arrays: name -> array; all share the first dimension.
+        batch_size: samples per batch.
+        seed: fixes the order.
+        shuffle: ``False`` walks the arrays in order (for evaluation-like passes).
+        transform: a TF function applied to each batch dict.
+        strategy: distributes batches over replicas when it has more than one.
+    """
+
+    def __init__(
+        self,
+        arrays: Mapping[str, np.ndarray],
+        batch_size: int,
+        seed: int = 0,
+        *,
+        shuffle: bool = True,
+        transform: Transform | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        super().__init__(strategy)
+        sizes = {len(a) for a in arrays.values()}
+        if len(sizes) != 1 or 0 in sizes:
+            raise ValueError(f"arrays must be non-empty and of equal length, got {sizes}")
+        self.size = sizes.pop()
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.shuffle = shuffle
+        self._tensors = {k: tf.constant(v) for k, v in arrays.items()}
+        self._transform = transform
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(self.size)
+        if epoch not in self._perms:
+            self._perms = {epoch: epoch_permutation(self.size, self.seed, epoch)}
+        return self._perms[epoch]
+
+    def batch_indices(self, batch: int) -> np.ndarray:
+        """The sample indices of batch number ``batch`` (pure function of seed and batch)."""
+        first = batch * self.batch_size
+        positions = np.arange(first, first + self.batch_size)
+        epochs, within = np.divmod(positions, self.size)
+        out = np.empty(self.batch_size, dtype=np.int64)
+        for epoch in np.unique(epochs):
+            mask = epochs == epoch
+            out[mask] = self._order(int(epoch))[within[mask]]
+        return out
+
+    def dataset(self, start: int) -> tf.data.Dataset:
+        tensors, transform, size = self._tensors, self._transform, self.batch_size
+
+        def indices(batch: tf.Tensor) -> tf.Tensor:
+            index = tf.numpy_function(
+                lambda b: self.batch_indices(int(b)), [batch], tf.int64, stateful=False
+            )
+            return tf.ensure_shape(index, [size])
+
+        def gather(index: tf.Tensor) -> Batch:
+            batch = {k: tf.gather(v, index) for k, v in tensors.items()}
+            return transform(batch) if transform else batch
+
+        # indices are drawn sequentially (the permutation cache is not thread-safe), gathering
+        # and the transform run in parallel
+        return (
+            tf.data.Dataset.range(start, 2**62)
+            .map(indices)
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+
+def write_shards(
+    directory: str | Path, arrays: Mapping[str, np.ndarray], shard_size: int = 10000
+) -> list[Path]:
+    """Writes arrays as TFRecord shards plus a ``shards.json`` with shapes, counts and CRCs.
+
+    Args:
+        directory: output folder (created).
+        arrays: name -> array; all share the first dimension.
+        shard_size: records per shard.
+
+    Returns:
+        The shard paths.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    size = len(next(iter(arrays.values())))
+    count = max(1, -(-size // shard_size))
+    meta: dict[str, Any] = {
+        "features": {
+            k: {"dtype": str(v.dtype), "shape": list(v.shape[1:])} for k, v in arrays.items()
+        },
+        "shards": [],
+    }
+    paths = []
+    for index in range(count):
+        path = directory / f"shard-{index:05d}-of-{count:05d}.tfrecord"
+        lo, hi = index * shard_size, min(size, (index + 1) * shard_size)
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for row in range(lo, hi):
+                feature = {
+                    k: tf.train.Feature(
+                        bytes_list=tf.train.BytesList(
+                            value=[np.ascontiguousarray(v[row]).tobytes()]
+                        )
+                    )
+                    for k, v in arrays.items()
+                }
+                writer.write(
+                    tf.train.Example(
+                        features=tf.train.Features(feature=feature)
+                    ).SerializeToString()
+                )
+        meta["shards"].append(
+            {"file": path.name, "records": hi - lo, "crc32": zlib.crc32(path.read_bytes())}
+        )
+        paths.append(path)
+    (directory / _META).write_text(json.dumps(meta, indent=1) + "\n")
+    return paths
+
+
+def read_shard_meta(directory: str | Path, verify: bool = True) -> dict[str, Any]:
+    """Reads ``shards.json`` and (optionally) checks every shard's CRC; one-line errors."""
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / _META).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{directory}: not a shard folder (no {_META})") from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise UserError(f"{directory / _META}: unreadable shard index ({error})") from None
+    for shard in meta["shards"] if verify else []:
+        path = directory / shard["file"]
+        if not path.exists():
+            raise UserError(f"{path}: data shard missing")
+        if zlib.crc32(path.read_bytes()) != shard["crc32"]:
+            raise UserError(f"{path}: corrupt data shard (checksum mismatch); regenerate it")
+    return meta
+
+
+class ShardStream(BatchStream):
+    """Shuffled minibatches from TFRecord shards: parallel reads and decode, prefetch.
+
+    Each epoch is one full pass: shard order is reshuffled and records pass a seeded shuffle
+    buffer; batches run across epoch boundaries. With a fixed seed the order is deterministic.
+    Seeking skips batches from the start (reads them again).
+
+    Args:
+        directory: a folder written by :func:`write_shards`.
+        batch_size: samples per batch.
+        seed: fixes the order.
+        shuffle_buffer: records held in the shuffle buffer.
+        transform: a TF function applied to each batch dict.
+        strategy: distributes batches over replicas when it has more than one.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        batch_size: int,
+        seed: int = 0,
+        *,
+        shuffle_buffer: int = 10000,
+        transform: Transform | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        super().__init__(strategy)
+        self.directory = Path(directory)
+        self.meta = read_shard_meta(self.directory)
+        self.size = sum(s["records"] for s in self.meta["shards"])
+        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.shuffle_buffer = shuffle_buffer
+        self._transform = transform
+
+    def dataset(self, start: int) -> tf.data.Dataset:
+        features = self.meta["features"]
+        files = [str(self.directory / s["file"]) for s in self.meta["shards"]]
+        spec = {k: tf.io.FixedLenFeature([], tf.string) for k in features}
+
+        def decode(serialized: tf.Tensor) -> Batch:
+            parsed = tf.io.parse_example(serialized, spec)
+            return {
+                k: tf.reshape(
+                    tf.io.decode_raw(parsed[k], tf.dtypes.as_dtype(f["dtype"])), [-1, *f["shape"]]
+                )
+                for k, f in features.items()
+            }
+
+        transform = self._transform
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(files)
+            .shuffle(len(files), seed=self.seed, reshuffle_each_iteration=True)
+            .interleave(
+                tf.data.TFRecordDataset,
+                cycle_length=min(4, len(files)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
+            )
+            .shuffle(self.shuffle_buffer, seed=self.seed + 1, reshuffle_each_iteration=True)
+            .repeat()
+            .batch(self.batch_size, drop_remainder=True)
+            .map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        )
+        if transform is not None:
+            dataset = dataset.map(
+                transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+        return dataset.skip(start).prefetch(tf.data.AUTOTUNE)
+
+
+def batches_in_order(
+    arrays: Mapping[str, np.ndarray], batch_size: int, transform: Transform | None = None
+) -> tf.data.Dataset:
+    """One ordered pass over arrays (the last batch may be short): for evaluation."""
+    dataset = tf.data.Dataset.from_tensor_slices(dict(arrays)).batch(batch_size)
+    if transform is not None:
+        dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,137 @@
+"""``doomgps train``: train a pixel student from a privileged teacher (GPS, DAgger or BC).
+
+A run lives in ``runs/{scenario}__{mode}__{seed}__{time}/`` (config, dataset, checkpoints,
+TensorBoard logs under ``tb/``, a SavedModel and ``summary.json``). Ctrl-C leaves it resumable
+with ``--resume RUN_DIR``. TensorBoard x-axes: ``train/`` counts optimizer steps; ``teacher/``,
+``eval/``, ``data/`` and the rollout ``perf/`` tags count engine frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Literal
+
+import tyro
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainArgs:
+    """Train a pixel student on a scenario by guided policy search (or DAgger / BC)."""
+
+    scenario: str = "defend_the_center"
+    """Scenario name (see `doomgps scenarios`)."""
+    mode: Literal["gps", "dagger", "bc"] = "gps"
+    """gps: adaptive labels (eta); dagger: eta = 0; bc: teacher-only rollouts."""
+    frames: int | None = None
+    """Engine-frame budget (agent steps x frame skip); default: the scenario's preset. With
+    --resume, a larger value extends the run."""
+    seed: int = 0
+    """Seed of the network, the mixing and the training episodes."""
+    resume: Path | None = None
+    """Continue the run in this directory (its saved config is used)."""
+    runs: Path = Path("runs")
+    """Folder that holds the run directories."""
+    episodes_per_iteration: int | None = None
+    """Whole episodes rolled out per iteration; default: the scenario's preset."""
+    steps_per_iteration: int | None = None
+    """Optimizer steps per iteration; default: the scenario's preset."""
+    batch_size: int = 64
+    """Samples per optimizer step."""
+    learning_rate: float = 1e-3
+    """Adam learning rate."""
+    num_envs: int = 4
+    """Engines stepped in parallel."""
+    tau: float = 1.0
+    """Temperature of the teacher's soft labels softmax(scores / tau)."""
+    kl_target: float = 0.3
+    """gps: target of the mean KL(q || pi) per state, in nats."""
+    beta: Literal["constant", "linear", "exponential"] = "exponential"
+    """Schedule of the teacher's acting probability (starts at 1)."""
+    beta_decay: float = 0.5
+    """Per-iteration factor of the exponential schedule (constant: the value itself)."""
+    teacher_mode: Literal["omniscient", "imitable"] = "omniscient"
+    """The teacher that labels (and acts)."""
+    eval_every: int = 2
+    """Evaluate the student alone every this many iterations (and at the end)."""
+    eval_episodes: int = 20
+    """Evaluation episodes on fixed seeds (teacher and random get the same ones)."""
+    eval_seed: int = 0
+    """Seed of the first evaluation episode."""
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    """Numeric precision of the network (mixed_float16 on a GPU)."""
+
+
+def build_config(args: TrainArgs):
+    """The run's :class:`agents.gps.GPSConfig`: the scenario's preset overridden by the flags."""
+    from agents.gps import PRESETS, GPSConfig, resolve_config
+    from agents.schedules import BetaSchedule
+    from agents.student import StudentConfig
+    from envs.registry import get_spec
+
+    spec = get_spec(args.scenario)
+    preset = PRESETS.get(spec.name, PRESETS["defend_the_center"])
+    beta = (BetaSchedule(kind="constant", start=args.beta_decay) if args.beta == "constant"
+            else BetaSchedule(kind=args.beta, decay=args.beta_decay))
+    return resolve_config(GPSConfig(
+        scenario=spec.name, mode=args.mode, seed=args.seed, num_envs=args.num_envs,
+        frames=args.frames or preset["frames"],
+        episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
+        steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
+        batch_size=args.batch_size, learning_rate=args.learning_rate, tau=args.tau,
+        kl_target=args.kl_target, beta=beta, teacher_mode=args.teacher_mode,
+        eval_every=args.eval_every, eval_episodes=args.eval_episodes, eval_seed=args.eval_seed,
+        student=StudentConfig(precision=args.precision)))
+
+
+def load_run_config(run_dir: Path, frames: int | None):
+    """The saved config of ``run_dir`` (budget raised to ``frames`` when given)."""
+    from agents.gps import GPSConfig
+    from agents.schedules import BetaSchedule
+    from agents.student import StudentConfig
+    from core.run_dir import load_config_dict
+    from envs.config import EnvConfig
+
+    saved = load_config_dict(run_dir)
+    nested = {"beta": BetaSchedule, "env": EnvConfig, "student": StudentConfig}
+    fields = {f.name for f in dataclasses.fields(GPSConfig)}
+    values = {k: nested[k](**v) if k in nested else v for k, v in saved.items() if k in fields}
+    config = GPSConfig(**values)
+    if frames is not None:
+        config = dataclasses.replace(config, frames=frames)
+    return config
+
+
+def main(argv: list[str]) -> int:
+    """Parses the flags, creates or resumes the run, trains, prints the result."""
+    args = tyro.cli(TrainArgs, args=argv, prog="doomgps train")
+    from agents.gps import run_gps
+    from core.errors import UserError
+    from core.run_dir import make_run_dir, save_config
+
+    if args.resume is not None:
+        if not (args.resume / "state.json").exists():
+            raise UserError(f"--resume {args.resume}: not a training run (no state.json)")
+        run_dir = args.resume
+        config = load_run_config(run_dir, args.frames)
+        save_config(run_dir, config)
+        print(f"resuming {run_dir}")
+    else:
+        config = build_config(args)
+        run_dir = make_run_dir(args.runs, config.scenario, config.mode, config.seed)
+        save_config(run_dir, config)
+        print(f"run: {run_dir}")
+    print(f"TensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+    try:
+        result = run_gps(config, run_dir)
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with: doomgps train --resume {run_dir}", file=sys.stderr)
+        raise
+    student, teacher = result["student"]["mean_return"], result["teacher"]["mean_return"]
+    print(f"{result['scenario']} ({result['mode']}): student {student:.2f}, teacher {teacher:.2f}, "
+          f"random {result['random']['mean_return']:.2f} over {result['student']['episodes']} "
+          f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s")
+    print(f"SavedModel: {run_dir / 'saved_model'}; evaluate with: doomgps eval --scenario "
+          f"{result['scenario']} --policy {run_dir}")
+    return 0

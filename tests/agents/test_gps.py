@@ -1,0 +1,125 @@
+"""The alternation on the real engine: a CI learning test on basic, the CLI, Ctrl-C and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scripts.doomgps import run_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def basic_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Behaviour cloning on basic: ~20 teacher episodes (400 frames) and 200 optimizer steps."""
+    runs = tmp_path_factory.mktemp("runs")
+    code = run_command(["train", "--scenario", "basic", "--mode", "bc", "--frames", "400",
+                        "--episodes-per-iteration", "20", "--steps-per-iteration", "200",
+                        "--eval-episodes", "20", "--runs", str(runs)])
+    assert code == 0
+    (run_dir,) = runs.iterdir()
+    return run_dir, json.loads((run_dir / "summary.json").read_text())
+
+
+def test_a_few_teacher_episodes_lift_the_student_far_above_random(basic_run) -> None:
+    _, result = basic_run
+    student, random = result["student"], result["random"]
+    assert student["seeds"] == random["seeds"] == result["teacher"]["seeds"] == list(range(20))
+    assert student["mean_return"] > random["mean_return"] + 100
+    assert 400 <= result["frames"] < 400 + 4 * 4  # engine frames: agent steps x frame skip
+    assert result["optimizer_steps"] == 200 and result["iterations"] == 1
+
+
+def test_the_cli_evaluates_a_saved_student_on_the_same_seeds(basic_run, capsys) -> None:
+    run_dir, result = basic_run
+    capsys.readouterr()
+    assert run_command(["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes",
+                        "20", "--json", "--min-return", str(result["random"]["mean_return"] + 100)
+                        ]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+    assert run_command(["eval", "--scenario", "basic", "--policy", str(run_dir / "checkpoints"),
+                        "--episodes", "2", "--min-return", "1000"]) == 1
+
+
+def test_a_student_of_another_scenario_is_a_one_line_error(basic_run, capsys) -> None:
+    run_dir, _ = basic_run
+    assert run_command(["eval", "--scenario", "defend_the_center", "--policy", str(run_dir)]) == 2
+    assert "trained on basic" in capsys.readouterr().err
+
+
+def test_the_exported_saved_model_acts_like_the_student(basic_run) -> None:
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    run_dir, _ = basic_run
+    obs = ShardedDataset(run_dir / "dataset").load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(obs)
+    actor, env_config = load_student_actor(run_dir, get_spec("basic"))
+    assert env_config.observation_shape == obs.shape[1:] and not env_config.engine_state
+    np.testing.assert_array_equal(served["action"].numpy(), actor.act(obs))
+
+
+def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> None:
+    flags = ["--scenario", "basic", "--mode", "gps", "--frames", "700",
+             "--episodes-per-iteration", "4", "--steps-per-iteration", "30",
+             "--eval-episodes", "4", "--eval-every", "1", "--runs", str(tmp_path)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "scripts.doomgps", "train", *flags],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               # a background shell starts children with SIGINT ignored
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines = []
+    deadline = time.monotonic() + 150
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("iter   1") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert any(line.startswith("iter   1") for line in lines), "".join(lines) + err
+    assert process.returncode == 130
+    assert "doomgps train --resume" in err
+    (run_dir,) = tmp_path.iterdir()
+    interrupted = json.loads((run_dir / "state.json").read_text())
+    assert interrupted["iteration"] >= 1 and interrupted["frames"] < 700
+
+    capsys.readouterr()
+    assert run_command(["train", "--resume", str(run_dir)]) == 0
+    state = json.loads((run_dir / "state.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())
+    assert state["trained"] and state["frames"] == result["frames"] >= 700
+    assert result["optimizer_steps"] == 30 * result["iterations"]
+    from agents.dataset import ShardedDataset
+
+    rows = ShardedDataset(run_dir / "dataset").load()
+    # every iteration once, in order: rows of the interrupted one were set aside, not mixed in
+    assert set(np.unique(rows["iteration"])) == set(range(result["iterations"]))
+    assert np.all(np.diff(rows["iteration"]) >= 0)
+    assert (run_dir / "saved_model" / "saved_model.pb").exists()
+
+
+def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
+        tmp_path: Path, capsys) -> None:
+    assert run_command(["demo", "--scenario", "basic", "--frames", "100", "--eval-episodes", "4",
+                        "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for row in ("| student |", "| teacher |", "| random  |"):
+        assert row in out
+    (run_dir,) = tmp_path.iterdir()
+    assert f"tensorboard --logdir {run_dir / 'tb'}" in out
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))

@@ -1,0 +1,62 @@
+"""Soft labels and the eta dual update."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.labels import gps_labels, kl_divergence, teacher_distribution, update_eta
+
+
+def _toy(seed: int = 0, n: int = 200, actions: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, actions)) * 3.0, rng.dirichlet(np.ones(actions), size=n)
+
+
+def test_eta_zero_gives_the_teachers_boltzmann_labels_as_in_dagger() -> None:
+    scores, pi = _toy()
+    labels = gps_labels(scores, pi, tau=0.5, eta=0.0)
+    expected = np.exp(scores / 0.5) / np.exp(scores / 0.5).sum(-1, keepdims=True)
+    np.testing.assert_allclose(labels, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(labels.sum(-1), 1.0, rtol=1e-6)
+
+
+def test_large_eta_pulls_the_labels_onto_the_student() -> None:
+    scores, pi = _toy()
+    assert kl_divergence(gps_labels(scores, pi, 1.0, 1000.0), pi).mean() < 1e-3
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), tau=st.floats(0.1, 5.0))
+def test_kl_to_the_student_falls_as_eta_grows(seed: int, tau: float) -> None:
+    scores, pi = _toy(seed, n=20)
+    kls = [kl_divergence(gps_labels(scores, pi, tau, eta), pi).mean()
+           for eta in (0.0, 0.5, 1.0, 2.0, 5.0, 20.0)]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(kls))
+
+
+def test_eta_updates_move_the_kl_to_its_target_on_a_toy_problem() -> None:
+    scores, pi = _toy(1)
+    target, eta = 0.3, 0.0
+    kls = []
+    for _ in range(25):
+        kl = float(kl_divergence(gps_labels(scores, pi, 1.0, eta), pi).mean())
+        kls.append(kl)
+        eta = update_eta(eta, kl, target, learning_rate=1.0)
+    assert kls[0] > 1.0  # DAgger's labels are far from this student
+    assert abs(kls[-1] - target) < 0.01
+    assert eta > 0
+
+
+def test_eta_falls_when_the_kl_is_below_target_and_never_goes_negative() -> None:
+    assert update_eta(2.0, kl=0.1, target=0.3) < 2.0
+    assert update_eta(0.1, kl=0.0, target=0.3) == 0.0
+    assert update_eta(0.0, kl=0.9, target=0.3) > 0.0
+
+
+def test_teacher_distribution_is_stable_for_huge_scores() -> None:
+    probs = teacher_distribution(np.array([[1e6, 0.0, -1e6]]), tau=0.01)
+    assert np.isfinite(probs).all() and probs[0, 0] == 1.0

@@ -1,0 +1,112 @@
+"""The student network, its auxiliary targets, the batched actor and the learning step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.student import AUX_NAMES, StudentConfig, aux_targets, build_student
+from envs.engine_state import Category, EngineState, Objects, PlayerState, Walls
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _state(boxes: list[tuple[float, float, float, float]], categories: list[int],
+           health: float = 100.0, ammo: float = 26.0) -> EngineState:
+    n = len(boxes)
+    box = np.array(boxes, np.float32).reshape(n, 4)
+    objects = Objects(
+        id=_frozen(np.arange(n, dtype=np.int64)), name=("DoomImp",) * n,
+        category=_frozen(np.array(categories, np.int8)),
+        position=_frozen(np.zeros((n, 3), np.float32)), angle=_frozen(np.zeros(n, np.float32)),
+        velocity=_frozen(np.zeros((n, 3), np.float32)),
+        visible=_frozen(~np.isnan(box[:, 0])), box=_frozen(box))
+    player = PlayerState(position=np.zeros(3, np.float32), angle=0.0,
+                         velocity=np.zeros(3, np.float32), health=health, armor=0.0, ammo=ammo,
+                         weapon=2)
+    walls = Walls(np.zeros((0, 4), np.float32), np.zeros(0, bool), np.zeros(0, bool))
+    return EngineState(tic=1, player=player, objects=objects, walls=walls, screen_size=(160, 120))
+
+
+def test_aux_targets_find_the_nearest_visible_enemy_and_the_bands() -> None:
+    enemy, other = int(Category.ENEMY), int(Category.OTHER)
+    nan = float("nan")
+    states = [
+        _state([(0, 10, 10, 20), (140, 10, 20, 60), (70, 0, 20, 100)], [enemy, enemy, other]),
+        _state([(nan, nan, nan, nan)], [enemy], health=10.0, ammo=0.0),
+        None,
+    ]
+    targets = aux_targets(states, enemy_columns=5)
+    assert targets.dtype == np.int8 and targets.shape == (3, len(AUX_NAMES))
+    # the taller (nearer) enemy is centred at x = 150 of 160: the rightmost bucket
+    assert targets[0].tolist() == [1, 4, 3, 3]
+    assert targets[1].tolist() == [0, -1, 0, 0]
+    assert targets[2].tolist() == [-1, -1, -1, -1]
+
+
+def test_student_maps_uint8_frames_to_policy_and_aux_logits() -> None:
+    model = build_student((60, 80, 4), 6)
+    outputs = model(np.zeros((3, 60, 80, 4), np.uint8))
+    assert outputs["logits"].shape == (3, 6)
+    assert outputs["enemy_column"].shape == (3, 5)
+    assert {"enemy_visible", "health_band", "ammo_band"} <= set(outputs)
+    # flattened, not pooled: the dense layer sees every position of the 30x40 map
+    assert model.get_layer("features").kernel.shape[0] == 30 * 40 * 8
+
+
+def test_student_without_aux_heads_has_only_the_policy() -> None:
+    model = build_student((60, 80, 4), 3, StudentConfig(aux_heads=False))
+    assert set(model.output) == {"logits"}
+
+
+def test_student_actor_runs_one_batched_call_per_step_and_acts_greedily() -> None:
+    from agents.student_actor import StudentActor
+
+    model = build_student((60, 80, 4), 4)
+    actor = StudentActor(model)
+    obs = np.random.default_rng(0).integers(0, 255, (5, 60, 80, 4), dtype=np.uint8)
+    probs = actor.probabilities(obs)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(actor.act(obs), probs.argmax(-1))
+    assert actor.calls == 2 and actor.inference_ms > 0
+
+
+def test_sampling_actor_follows_the_probabilities() -> None:
+    from agents.student_actor import StudentActor
+
+    actor = StudentActor(build_student((60, 80, 4), 3), greedy=False, seed=1)
+    draws = actor.choose(np.tile([[0.7, 0.3, 0.0]], (4000, 1)))
+    assert set(np.unique(draws)) == {0, 1}
+    assert np.mean(draws == 0) == pytest.approx(0.7, abs=0.03)
+
+
+def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
+    import keras
+
+    from agents.learner import gps_step
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    seed_everything(0)
+    rng = np.random.default_rng(0)
+    n = 128
+    obs = np.zeros((n, 60, 80, 4), np.uint8)
+    side = rng.integers(0, 2, n)
+    obs[side == 1, :, 40:, :] = 255  # the bright half says which action is right
+    labels = np.where(side[:, None] == 1, [0.1, 0.9], [0.9, 0.1]).astype(np.float32)
+    aux = np.stack([side, np.where(side == 1, 4, -1), np.full(n, 3), np.full(n, 3)], 1)
+    model = build_student((60, 80, 4), 2)
+    optimizer = keras.optimizers.Adam(1e-3)
+    build_optimizer(optimizer, model)
+    stream = ArrayStream({"observation": obs, "label": labels, "aux": aux.astype(np.int8)}, 32)
+    learner = Learner(gps_step(model, optimizer), stream,
+                      config=TrainerConfig(steps=60, log_every=60), show_progress=False)
+    first = {k: float(v) for k, v in learner.step().items()}
+    last = learner.run()
+    assert last["accuracy"] == 1.0 and last["aux_enemy_visible_accuracy"] == 1.0
+    assert last["kl"] < 0.05 < first["kl"]
+    assert last["loss"] == pytest.approx(last["kl"] + 0.325, abs=0.05)  # H(q) = 0.325 nats
