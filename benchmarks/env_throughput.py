@@ -57,8 +57,9 @@ def env_loop(seconds: float, engine_state: bool, labels: bool = True) -> float:
     """``DoomEnv`` (frame_stack 1); with engine state, ``engine_state()`` is read every step."""
     from envs.doom_env import DoomEnv
 
-    env = DoomEnv(SCENARIO, frame_skip=FRAME_SKIP, frame_stack=1, engine_state=engine_state,
-                  labels=labels)
+    env = DoomEnv(
+        SCENARIO, frame_skip=FRAME_SKIP, frame_stack=1, engine_state=engine_state, labels=labels
+    )
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     steps, start = 0, time.perf_counter()
@@ -113,11 +114,21 @@ def envpool_loop(seconds: float, num_envs: int) -> float | None:
     text = spec.cfg_path.read_text()
     text = re.sub(r"screen_resolution\s*=\s*\S+", "screen_resolution = RES_160X120", text)
     cfg.write_text(text)
-    env = envpool.make_gymnasium("VizdoomCustom-v1", num_envs=num_envs, batch_size=num_envs,
-                                 frame_skip=FRAME_SKIP, img_height=120, img_width=160,
-                                 stack_num=1, use_combined_action=True, num_threads=num_envs,
-                                 seed=0, cfg_path=str(cfg), wad_path=str(spec.wad_path),
-                                 max_episode_steps=2100 // FRAME_SKIP)
+    env = envpool.make_gymnasium(
+        "VizdoomCustom-v1",
+        num_envs=num_envs,
+        batch_size=num_envs,
+        frame_skip=FRAME_SKIP,
+        img_height=120,
+        img_width=160,
+        stack_num=1,
+        use_combined_action=True,
+        num_threads=num_envs,
+        seed=0,
+        cfg_path=str(cfg),
+        wad_path=str(spec.wad_path),
+        max_episode_steps=2100 // FRAME_SKIP,
+    )
     env.reset()
     n_actions = env.action_space.n
     rng = np.random.default_rng(0)
@@ -155,8 +166,10 @@ def main() -> None:
                 best[name] = max(best.get(name) or 0.0, rate)
             else:
                 best.setdefault(name, None)
-    print(f"{SCENARIO}, 160x120, frame skip {FRAME_SKIP}, random actions, {os.cpu_count()} cores,"
-          f" best of {args.rounds} x {args.seconds:g} s\n")
+    print(
+        f"{SCENARIO}, 160x120, frame skip {FRAME_SKIP}, random actions, {os.cpu_count()} cores,"
+        f" best of {args.rounds} x {args.seconds:g} s\n"
+    )
     print("| setup | agent steps/s |\n|---|---:|")
     for name, rate in best.items():
         print(f"| {name} | {'not installed' if rate is None else f'{rate:,.0f}'} |")
@@ -164,16 +177,36 @@ def main() -> None:
     print("\n| ratio | measured | target |\n|---|---:|---:|")
     rows = [
         ("DoomEnv / raw loop", best["DoomEnv, no engine state"], raw, 0.9),
-        ("DoomEnv with engine state / raw loop", best["DoomEnv, engine state read every step"],
-         raw, None),
-        ("DoomEnv with engine state, no labels / raw loop",
-         best["DoomEnv, engine state without labels buffer"], raw, None),
-        ("vector 2 workers / 1 worker", best["vector env, 2 workers"], best["vector env, 1 worker"],
-         1.6),
-        ("vector 1 worker / EnvPool 1 env", best["vector env, 1 worker"], best["EnvPool, 1 env"],
-         1.0),
-        ("vector 2 workers / EnvPool 2 envs", best["vector env, 2 workers"], best["EnvPool, 2 envs"],
-         1.0),
+        (
+            "DoomEnv with engine state / raw loop",
+            best["DoomEnv, engine state read every step"],
+            raw,
+            None,
+        ),
+        (
+            "DoomEnv with engine state, no labels / raw loop",
+            best["DoomEnv, engine state without labels buffer"],
+            raw,
+            None,
+        ),
+        (
+            "vector 2 workers / 1 worker",
+            best["vector env, 2 workers"],
+            best["vector env, 1 worker"],
+            1.6,
+        ),
+        (
+            "vector 1 worker / EnvPool 1 env",
+            best["vector env, 1 worker"],
+            best["EnvPool, 1 env"],
+            1.0,
+        ),
+        (
+            "vector 2 workers / EnvPool 2 envs",
+            best["vector env, 2 workers"],
+            best["EnvPool, 2 envs"],
+            1.0,
+        ),
     ]
     for name, numerator, denominator, target in rows:
         value = "n/a" if not numerator or not denominator else f"{numerator / denominator:.2f}x"

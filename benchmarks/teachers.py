@@ -40,6 +40,9 @@ class BenchArgs:
     """Episodes per scenario and mode; episode k uses seed k."""
     frame_skip: int = 4
     """Engine tics per step."""
+    labels: bool = True
+    """Render the labels buffer (on-screen boxes). Imitable teachers need it; omniscient ones do
+    not, and the engine runs faster without it (``--no-labels``, omniscient mode only)."""
     verbose: bool = False
     """Print every episode's outcome."""
 
@@ -111,14 +114,18 @@ def metric(scenario: str, results: list[EpisodeResult], timeout: int) -> float:
 def main(args: BenchArgs) -> str:
     """Runs the benchmark and returns (and prints) the markdown table."""
     import teachers
+    from core.errors import UserError
     from envs.config import EnvConfig
     from envs.factory import make_env
     from envs.registry import get_spec
 
+    if not args.labels and "imitable" in args.modes:
+        raise UserError("imitable teachers need the labels buffer: drop --no-labels or the mode")
     rows = []
     for scenario in args.scenarios:
         spec = get_spec(scenario)
-        env = make_env(scenario, EnvConfig(engine_state=True, frame_skip=args.frame_skip))
+        config = EnvConfig(engine_state=True, frame_skip=args.frame_skip, labels=args.labels)
+        env = make_env(scenario, config)
         timeout = spec.timeout_tics or 2100
         cells, t_teacher, t_env, steps = {}, 0.0, 0.0, 0
         try:
@@ -158,7 +165,7 @@ def main(args: BenchArgs) -> str:
     table = "\n".join(lines)
     print(
         f"\n{args.episodes} episodes per cell (seeds 0..{args.episodes - 1}), "
-        f"frame skip {args.frame_skip}\n"
+        f"frame skip {args.frame_skip}, labels buffer {'on' if args.labels else 'off'}\n"
     )
     print(table)
     return table

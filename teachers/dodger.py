@@ -2,6 +2,8 @@
 
 Each action is scored by the safest continuation (stand, strafe left, strafe right) over a short
 horizon: the closest approach of every flying projectile to the player's simulated position.
+The imitable teacher remembers the straight track of every fireball it has seen on screen: a
+fireball close to the player is often beside it, out of the field of view.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ PLAYER_RADIUS = 16.0
 MISSILE_RADIUS = 6.0
 MARGIN = 8.0
 HORIZON_STEPS = 10
+MEMORY_TICS = 105
+"""Imitable mode: how long a fireball seen on screen is followed along its track."""
+_PROJECTILE = int(Category.PROJECTILE)
 
 
 class DodgerTeacher(Teacher):
@@ -31,6 +36,7 @@ class DodgerTeacher(Teacher):
         self._dir = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
         )
+        self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -38,6 +44,7 @@ class DodgerTeacher(Teacher):
         self._skip = 4
         self._scores = np.zeros(self.num_actions)
         self._limits: tuple[float, float] | None = None
+        self._tracks: dict[int, tuple[float, float, float, float, int]] = {}
 
     def action_scores(self, state: EngineState) -> np.ndarray:
         if state.tic == self._tic:
@@ -47,6 +54,70 @@ class DodgerTeacher(Teacher):
         self._tic = state.tic
         self._scores = self._score(state)
         return self._scores.copy()
+
+    def _table(self, skip: int) -> tuple[np.ndarray, ...]:
+        """Per frame skip: the strafe paths of (action, continuation) as ``s + v * g + h``."""
+        table = self._tables.get(skip)
+        if table is None:
+            tics = np.arange(1, HORIZON_STEPS * skip + 1, dtype=np.float64)  # (T,)
+            dirs = self._dir
+            first = np.minimum(tics, skip)
+            rest = np.maximum(tics - skip, 0.0)
+
+            def path(v: float, thrust: float) -> np.ndarray:  # (A, C, T), linear in v, thrust
+                s1, _ = strafe(0.0, v, thrust * dirs[:, None] * STRAFE_ACCEL, first[None, :])
+                s_end, v_end = strafe(0.0, v, thrust * dirs * STRAFE_ACCEL, float(skip))
+                s2, _ = strafe(
+                    s_end[:, None, None],
+                    v_end[:, None, None],
+                    thrust * dirs[None, :, None] * STRAFE_ACCEL,
+                    rest[None, None, :],
+                )
+                return np.where(tics <= skip, s1[:, None, :], s2)
+
+            # Earlier threats weigh more (their prediction is surer).
+            weight = np.exp(-tics / (2.0 * HORIZON_STEPS * skip))[None, None, :, None]
+            # Continuations that stand still are preferred slightly, so no dancing in calm.
+            still = np.abs(dirs)[None, :] * 0.01 + np.abs(dirs)[:, None] * 0.01
+            table = self._tables[skip] = (tics, path(1.0, 0.0), path(0.0, 1.0), weight, still)
+        return table
+
+    def _projectiles(self, state: EngineState, tic: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities ``(N, 2)`` of the flying projectiles the mode may use."""
+        objects = state.objects
+        rows = [i for i, c in enumerate(objects.category.tolist()) if c == _PROJECTILE]
+        if self.omniscient:
+            if not rows:
+                return np.zeros((0, 2)), np.zeros((0, 2))
+            vel = objects.velocity[rows, :2].astype(np.float64)
+            moving = np.hypot(vel[:, 0], vel[:, 1]) > 0.5  # exploding fireballs stay, still
+            return objects.position[rows, :2][moving].astype(np.float64), vel[moving]
+        # Imitable: fireballs on screen, and the straight tracks of those seen before.
+        tracks = self._tracks
+        visible = objects.visible
+        for i in rows:
+            if visible[i]:
+                vx, vy = float(objects.velocity[i, 0]), float(objects.velocity[i, 1])
+                oid = int(objects.id[i])
+                if vx * vx + vy * vy > 0.25:
+                    x, y = float(objects.position[i, 0]), float(objects.position[i, 1])
+                    tracks[oid] = (x, y, vx, vy, tic)
+                else:  # seen exploding
+                    tracks.pop(oid, None)
+        me_x, me_y = float(state.player.position[0]), float(state.player.position[1])
+        pos, vel = [], []
+        for oid, (x, y, vx, vy, seen) in list(tracks.items()):
+            age = tic - seen
+            px, py = x + age * vx, y + age * vy
+            # Forget old tracks and those that have flown past the player.
+            if age > MEMORY_TICS or (
+                (px - me_x) * vx + (py - me_y) * vy > 0 and math.hypot(px - me_x, py - me_y) > 64
+            ):
+                del tracks[oid]
+                continue
+            pos.append((px, py))
+            vel.append((vx, vy))
+        return np.array(pos).reshape(-1, 2), np.array(vel).reshape(-1, 2)
 
     def _score(self, state: EngineState) -> np.ndarray:
         player = state.player
@@ -63,47 +134,24 @@ class DodgerTeacher(Teacher):
         lo, hi = self._limits
         s = float(origin @ side)
         v = float(player.velocity[:2].astype(np.float64) @ side)
-        skip = self._skip
-        steps = HORIZON_STEPS
-        tics = np.arange(1, steps * skip + 1, dtype=np.float64)  # (T,)
-        # First step: action a; then continuation c for the rest. Shapes (A, C, T).
-        dirs = self._dir
-        first = np.minimum(tics, skip)
-        rest = np.maximum(tics - skip, 0.0)
-        s1, _ = strafe(s, v, dirs[:, None] * STRAFE_ACCEL, first[None, :])  # (A, T)
-        s_end, v_end = strafe(s, v, dirs * STRAFE_ACCEL, float(skip))  # (A,)
-        s2, _ = strafe(
-            s_end[:, None, None],
-            v_end[:, None, None],
-            dirs[None, :, None] * STRAFE_ACCEL,
-            rest[None, None, :],
-        )
-        path = np.where(tics <= skip, s1[:, None, :], s2)
-        path = np.clip(path, lo, hi)  # walls stop the strafe
+        tics, g, h, weight, still = self._table(self._skip)
+        path = np.clip(s + v * g + h, lo, hi)  # (A, C, T); walls stop the strafe
         # Wall proximity costs a little: cornered players have one way out.
-        edge = np.minimum(path[..., -1] - lo, hi - path[..., -1])
-        cost = 0.2 * np.exp(-edge / 64.0)
-        objects = state.objects
-        mask = objects.category == Category.PROJECTILE
-        if not self.omniscient:
-            mask &= objects.visible
-        vel = objects.velocity[mask, :2].astype(np.float64)
-        moving = np.hypot(vel[:, 0], vel[:, 1]) > 0.5  # exploding fireballs stay listed, still
-        if moving.any():
-            pos = objects.position[mask, :2][moving].astype(np.float64)
-            vel = vel[moving]
-            track = pos[None, :, :] + tics[:, None, None] * vel[None, :, :]  # (T, N, 2)
+        end = path[..., -1]
+        cost = 0.2 * np.exp(-np.minimum(end - lo, hi - end) / 64.0)
+        pos, vel = self._projectiles(state, state.tic)
+        if len(pos):
             # The player moves along `side` through `origin`; its forward coordinate is fixed.
-            base = origin - s * side
-            player_xy = base + path[..., None] * side  # (A, C, T, 2)
-            delta = np.abs(track[None, None] - player_xy[:, :, :, None, :])  # (A, C, T, N, 2)
-            cheb = delta.max(axis=-1)  # hit boxes are squares: Chebyshev distance
-            reach = PLAYER_RADIUS + MISSILE_RADIUS
-            danger = np.exp(-(cheb - reach) / MARGIN).clip(max=50.0)
-            # Earlier threats weigh more (their prediction is surer).
-            weight = np.exp(-tics / (2.0 * steps * skip))[None, None, :, None]
+            # Hit boxes are squares: Chebyshev distance, per axis (NumPy is slow at reducing
+            # an axis of two).
+            bx, by = origin - s * side
+            cheb = None
+            for axis, base in ((0, bx), (1, by)):
+                track = pos[:, axis] + tics[:, None] * vel[:, axis]  # (T, N)
+                me = base + path * side[axis]  # (A, C, T)
+                gap = np.abs(track - me[..., None])  # (A, C, T, N)
+                cheb = gap if cheb is None else np.maximum(cheb, gap)
+            danger = np.exp(np.minimum((PLAYER_RADIUS + MISSILE_RADIUS - cheb) / MARGIN, 3.9))
             cost = cost + (danger * weight).max(axis=2).sum(axis=-1)
-        # Best continuation per first action; continuations that stand still are preferred
-        # slightly so the teacher does not dance when nothing threatens.
-        still = np.abs(dirs)[None, :] * 0.01 + np.abs(dirs)[:, None] * 0.01
+        # Best continuation per first action.
         return -(cost + still).min(axis=1)

@@ -62,6 +62,67 @@ def segments_cross(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     return hit.any(axis=1)
 
 
+def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Fraction along each segment ``p[i] -> q[i]`` where it first crosses a wall (inf: none).
+
+    One intersection matrix for a whole batch of queries (rays, corridors), so a teacher pays
+    NumPy's per-call overhead once per step rather than once per question.
+    """
+    p = np.asarray(p, np.float64)[:, None, :]
+    r = np.asarray(q, np.float64)[:, None, :] - p
+    if len(segments) == 0:
+        return np.full(p.shape[0], np.inf)
+    seg = np.asarray(segments, np.float64)
+    a = seg[None, :, 0:2]
+    s = seg[None, :, 2:4] - a
+    ap = a - p
+    denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (ap[..., 0] * s[..., 1] - ap[..., 1] * s[..., 0]) / denom
+        u = (ap[..., 0] * r[..., 1] - ap[..., 1] * r[..., 0]) / denom
+    hit = (np.abs(denom) >= _EPS) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
+    return np.where(hit, t, np.inf).min(axis=1)
+
+
+def rays_and_corridors(
+    origin: np.ndarray,
+    angles: np.ndarray,
+    points: np.ndarray,
+    segments: np.ndarray,
+    clearance: float,
+    reach: float = 1e5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Free distance along each ray and whether each straight walk is clear, in one batch.
+
+    Args:
+        origin: ``(2,)`` the walker.
+        angles: ``(A,)`` ray directions in degrees.
+        points: ``(K, 2)`` walk destinations.
+        segments: walls.
+        clearance: the walker's half-width (its two side lines must be clear too).
+        reach: rays longer than this count as free (inf).
+
+    Returns:
+        ``(A,)`` distances (inf: no wall within ``reach``) and bool ``(K,)``.
+    """
+    origin = np.asarray(origin, np.float64)[:2]
+    rad = np.radians(np.asarray(angles, np.float64))
+    ends = origin + reach * np.stack([np.cos(rad), np.sin(rad)], axis=1)
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    d = points - origin
+    norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), _EPS)[:, None]
+    side = np.stack([-d[:, 1], d[:, 0]], axis=1) / norm * clearance
+    starts = np.concatenate(
+        [np.broadcast_to(origin, ends.shape), origin + side, origin - side, origin + 0 * side]
+    )
+    stops = np.concatenate([ends, points + side, points - side, points])
+    t = first_crossing(starts, stops, segments)
+    k = len(points)
+    rays = t[: len(ends)] * reach
+    clear = ~(np.isfinite(t[len(ends) :]).reshape(3, k).any(axis=0))
+    return rays, clear
+
+
 def line_of_sight(origin: np.ndarray, points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Whether each of ``points`` (N, 2) is visible from ``origin`` (2,) through ``segments``."""
     points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]
@@ -161,6 +222,13 @@ class OccupancyGrid:
         ij = np.floor((points - self.origin) / self.cell).astype(np.int64)[:, ::-1]
         return np.clip(ij, 0, np.array(self.blocked.shape) - 1)
 
+    def cell_of(self, x: float, y: float) -> tuple[int, int]:
+        """One map point to its ``(row, col)`` (clipped), in plain Python: no array overhead."""
+        h, w = self.blocked.shape
+        c = min(max(int((x - self.origin[0]) // self.cell), 0), w - 1)
+        r = min(max(int((y - self.origin[1]) // self.cell), 0), h - 1)
+        return r, c
+
     def to_point(self, cells: np.ndarray) -> np.ndarray:
         """``(N, 2)`` ``(row, col)`` cells to their centre points ``(x, y)``."""
         cells = np.atleast_2d(np.asarray(cells, np.float64))
@@ -256,29 +324,99 @@ def distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
         blocked: bool ``(H, W)`` occupancy.
         goals: int ``(K, 2)`` goal cells ``(row, col)``.
     """
-    dist = np.full(blocked.shape, np.inf)
+    h, w = blocked.shape
+    padded = np.full((h + 2, w + 2), np.inf)  # a border of inf: no np.pad per pass
+    dist = padded[1:-1, 1:-1]
     goals = np.atleast_2d(goals)
     dist[goals[:, 0], goals[:, 1]] = 0.0
     dist[blocked] = np.inf
-    free = ~blocked
+    free = np.zeros((h + 2, w + 2), bool)
+    free[1:-1, 1:-1] = ~blocked
     diag = math.sqrt(2)
+    steps = []
+    for dr, dc in _NEIGHBOURS:
+        if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
+            ok = free[1 + dr : 1 + dr + h, 1 : 1 + w] & free[1 : 1 + h, 1 + dc : 1 + dc + w]
+            step = np.where(ok, diag, np.inf)
+        else:
+            step = 1.0
+        steps.append((padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w], step))
+    best = np.empty((h, w))
+    cand = np.empty((h, w))
     while True:
-        padded = np.pad(dist, 1, constant_values=np.inf)
-        fp = np.pad(free, 1, constant_values=False)
-        h, w = dist.shape
-        best = dist.copy()
-        for dr, dc in _NEIGHBOURS:
-            shifted = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
-            if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
-                ok = fp[1 + dr : 1 + dr + h, 1 : 1 + w] & fp[1 : 1 + h, 1 + dc : 1 + dc + w]
-                shifted = np.where(ok, shifted + diag, np.inf)
-            else:
-                shifted = shifted + 1.0
-            best = np.minimum(best, shifted)
+        best[...] = dist
+        for shifted, step in steps:
+            np.add(shifted, step, out=cand)
+            np.minimum(best, cand, out=best)
         best[blocked] = np.inf
         if np.array_equal(best, dist):
-            return dist
-        dist = best
+            return dist.copy()
+        dist[...] = best
+
+
+def descent_targets(field: np.ndarray, lookahead: int = 4) -> np.ndarray:
+    """For every cell, the cell ``lookahead`` steps down the field's steepest descent.
+
+    Args:
+        field: ``(H, W)`` path lengths to a goal (inf: unreachable).
+        lookahead: steps to follow (a power of two: pointer jumping).
+
+    Returns:
+        int ``(H, W, 2)`` ``(row, col)``; a goal or unreachable cell points to itself.
+    """
+    h, w = field.shape
+    rows, cols = np.indices((h, w))
+    padded = np.pad(field, 1, constant_values=np.inf)
+    best = np.full(field.shape, np.inf)
+    nxt_r, nxt_c = rows.copy(), cols.copy()
+    open_ = np.isfinite(padded)
+    for dr, dc in _NEIGHBOURS:
+        cand = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
+        if dr and dc:  # as in the field: no corner cutting
+            ok = open_[1 + dr : 1 + dr + h, 1 : 1 + w] & open_[1 : 1 + h, 1 + dc : 1 + dc + w]
+            cand = np.where(ok, cand + math.sqrt(2), np.inf)
+        else:
+            cand = cand + 1.0
+        better = cand < best
+        best = np.where(better, cand, best)
+        nxt_r = np.where(better, rows + dr, nxt_r)
+        nxt_c = np.where(better, cols + dc, nxt_c)
+    # The neighbour that minimises field + step is a shortest-path predecessor, so following
+    # pointers walks a shortest path.
+    down = best - 1.0 - 1e-9 < field  # strictly closer to the goal: not a goal, reachable
+    down &= np.isfinite(field)
+    nxt_r = np.where(down, nxt_r, rows)
+    nxt_c = np.where(down, nxt_c, cols)
+    while lookahead > 1:
+        nxt_r, nxt_c = nxt_r[nxt_r, nxt_c], nxt_c[nxt_r, nxt_c]
+        lookahead //= 2
+    return np.stack([nxt_r, nxt_c], axis=-1)
+
+
+def nearest_open_cell(
+    grid: OccupancyGrid, field: np.ndarray, origin: np.ndarray, walls: np.ndarray, reach: int = 2
+) -> tuple[int, int] | None:
+    """The nearest cell with a finite ``field`` value that ``origin`` sees (``None``: none).
+
+    A player pressed against a wall stands in a cell the inflated grid blocks; the cells
+    around it that it sees (not those behind the wall) say where the path continues.
+    """
+    r0, c0 = grid.to_cell(np.asarray(origin, np.float64)[None])[0].tolist()
+    rows, cols = np.mgrid[r0 - reach : r0 + reach + 1, c0 - reach : c0 + reach + 1].reshape(2, -1)
+    h, w = field.shape
+    ok = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    rows, cols = rows[ok], cols[ok]
+    ok = np.isfinite(field[rows, cols])
+    if not ok.any():
+        return None
+    rows, cols = rows[ok], cols[ok]
+    points = grid.to_point(np.stack([rows, cols], axis=1))
+    order = np.argsort(np.hypot(*(points - np.asarray(origin)[:2]).T))
+    seen = line_of_sight(origin, points[order], walls) if len(walls) else np.ones(len(order), bool)
+    if not seen.any():
+        return None
+    k = order[int(np.argmax(seen))]
+    return int(rows[k]), int(cols[k])
 
 
 def smooth_path(points: np.ndarray, segments: np.ndarray, clearance: float = 0.0) -> np.ndarray:
@@ -332,6 +470,21 @@ class MapGeometry:
     """``(B, 4)`` walls that block walking."""
     grids: dict[tuple[float, float], OccupancyGrid] = dataclasses.field(default_factory=dict)
     fields: dict[tuple, np.ndarray] = dataclasses.field(default_factory=dict)
+    rays: dict[tuple[float, float, float], float] = dataclasses.field(default_factory=dict)
+    """Sight-wall distances by ``(x, y, yaw)``: turrets stand still and turn in fixed steps."""
+
+    def sight_distances(self, x: float, y: float, angles: list[float]) -> list[float]:
+        """Distance from ``(x, y)`` to the first sight-blocking wall along each yaw (cached)."""
+        rays = self.rays
+        out = [rays.get((x, y, a)) for a in angles]
+        missing = [a for a, d in zip(angles, out, strict=True) if d is None]
+        if missing:
+            if len(rays) > 65536:
+                rays.clear()
+            found = ray_distance(np.array([x, y]), missing, self.sight).tolist()
+            rays.update(((x, y, a), d) for a, d in zip(missing, found, strict=True))
+            out = [rays[(x, y, a)] for a in angles]
+        return out
 
     def grid(self, radius: float, cell: float = 16.0) -> OccupancyGrid:
         """The occupancy grid for a walker of ``radius`` (cached)."""
@@ -339,6 +492,26 @@ class MapGeometry:
         if key not in self.grids:
             self.grids[key] = occupancy_grid(self.blocking, radius, cell)
         return self.grids[key]
+
+    def goal_field(
+        self, goal: np.ndarray, radius: float, cell: float = 16.0, lookahead: int = 4
+    ) -> tuple[OccupancyGrid, np.ndarray, np.ndarray]:
+        """Path lengths (map units) to a fixed goal and look-ahead points, cached per goal.
+
+        Returns:
+            the grid, the ``(H, W)`` field (inf: blocked or unreachable) and ``(H, W, 2)``
+            points ``lookahead`` cells further down the shortest path from each cell.
+        """
+        grid = self.grid(radius, cell)
+        goal_cell = grid.to_cell(np.asarray(goal, np.float64)[None])
+        key = ("goal", *goal_cell[0].tolist(), radius, cell, lookahead)
+        if key not in self.fields:
+            blocked = grid.blocked.copy()
+            blocked[tuple(goal_cell[0])] = False  # the goal may stand close to a wall
+            field = distance_field(blocked, goal_cell)
+            targets = grid.to_point(descent_targets(field, lookahead).reshape(-1, 2))
+            self.fields[key] = (field * cell, targets.reshape(*field.shape, 2))
+        return (grid, *self.fields[key])
 
 
 _BY_CONTENT: dict[bytes, MapGeometry] = {}

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 
 import numpy as np
@@ -29,13 +31,21 @@ def turn_amount(held: int, tics: int) -> float:
     return slow * SLOW_TURN + (tics - slow) * FAST_TURN
 
 
+@functools.lru_cache(maxsize=64)
+def _turn_amounts(skip: int) -> tuple[float, ...]:
+    return tuple(turn_amount(h, skip) for h in range(SLOW_TURN_TICS + 1))
+
+
 def infer_turn_held(delta: float, previous_held: int, skip: int) -> int:
     """Tics a turn has been held, from the last step's absolute angle change ``delta``."""
-    if abs(delta) < 0.5 * SLOW_TURN:
+    delta = abs(delta)
+    if delta < 0.5 * SLOW_TURN:
         return 0
-    candidates = range(SLOW_TURN_TICS + 1)
-    best = min(candidates, key=lambda h: abs(turn_amount(h, skip) - abs(delta)))
-    if abs(turn_amount(previous_held, skip) - abs(delta)) < 1e-3:
+    amounts = _turn_amounts(skip)
+    errors = [abs(a - delta) for a in amounts]
+    best = errors.index(min(errors))
+    # turn_amount saturates at SLOW_TURN_TICS held tics: longer holds turn like the last entry.
+    if errors[min(previous_held, SLOW_TURN_TICS)] < 1e-3:
         best = previous_held
     return min(best + skip, SLOW_TURN_TICS + skip)
 
@@ -54,6 +64,7 @@ class TurnPlanner:
         self.first = moves[:, 0]
         self._tables: dict[int, np.ndarray] = {}
         self._moves = moves
+        self._sorted: dict[int, dict[int, tuple[list[list[float]], list[float]]]] = {}
 
     def offsets(self, held: int) -> np.ndarray:
         """Cumulative angle after each step of each sequence, starting with ``held`` tics held."""
@@ -72,6 +83,37 @@ class TurnPlanner:
                     table[s, k] = total
             self._tables[held] = table
         return table
+
+    def steps_to_aim(self, held: int, err: float, tol: float) -> dict[int, float]:
+        """Steps until the aim is within ``tol`` of ``err`` degrees, per first move (-1, 0, 1).
+
+        The first step ``k`` (0-based) at which some sequence starting with that move is on
+        target; beyond the horizon, ``depth`` plus the remaining turn at full speed (14 deg per
+        step). Bisection in per-move sorted offset tables keeps it a few microseconds.
+        """
+        held = min(held, SLOW_TURN_TICS)
+        tables = self._sorted.get(held)
+        if tables is None:
+            offsets = self.offsets(held)
+            tables = {}
+            for move in (-1, 0, 1):
+                group = offsets[self.first == move]
+                columns = [sorted(set(group[:, k].tolist())) for k in range(self.depth)]
+                tables[move] = (columns, columns[-1])
+            self._sorted[held] = tables
+        lo, hi = err - tol, err + tol
+        out = {}
+        for move, (columns, last) in tables.items():
+            for k, column in enumerate(columns):
+                i = bisect.bisect_left(column, lo)
+                if i < len(column) and column[i] <= hi:
+                    out[move] = float(k)
+                    break
+            else:
+                i = bisect.bisect_left(last, err)
+                gap = min(abs(err - last[j]) for j in (i - 1, i) if 0 <= j < len(last))
+                out[move] = self.depth + gap / 14.0
+        return out
 
 
 def strafe(x0: np.ndarray, v0: np.ndarray, accel: np.ndarray, tics: np.ndarray):

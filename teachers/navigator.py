@@ -1,11 +1,14 @@
 """Navigation teachers: my_way_home (maze) and deadly_corridor (fight, then walk to the vest).
 
-The path is planned with A* on the map's occupancy grid (inflated by the player's radius),
-string-pulled into a few waypoints, and replanned when the next waypoint drops out of sight.
+The way is a shortest-path distance field to the goal on the map's occupancy grid (inflated by
+the player's radius), built once per map and cached: the player aims a few cells down the path
+from wherever it stands, so it never needs replanning.
 The goal (the vest) is fixed by each map, so it counts as learnable in the imitable mode too.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -20,12 +23,25 @@ PLAYER_RADIUS = 16.0
 GRID_RADIUS = 20.0
 """Inflation of the occupancy grid: the player's radius plus a little clearance."""
 TOP_SPEED = FORWARD_ACCEL * FRICTION / (1 - FRICTION)
+BUMP_RADIUS = 12.0
+"""A predicted position this close to a wall means the move runs into it."""
 GOAL_NAMES = ("GreenArmor", "BlueArmor")
-WAYPOINT_REACHED = 24.0
+ADVANCE_COST = 0.3
+"""deadly_corridor: score cost (in steps) of walking forward while an enemy is in sight."""
+BACK_OFF = 0.1
+"""deadly_corridor: score bonus (in steps) of backing off while an enemy is in sight."""
 
 
-class _PathFollower:
-    """A* path with smoothing and replanning; scores moves by progress toward the next waypoint."""
+class _FieldFollower:
+    """Follows the cached shortest-path field to a fixed goal (no per-episode planning).
+
+    The field (path length to the goal from every cell of the inflated occupancy grid) and a
+    look-ahead point per cell are built once per map and goal; each step scores moves by the
+    tics to the look-ahead point plus the path length left from there.
+    """
+
+    LOOKAHEAD = 4
+    """Cells (16 units each) down the path to aim at."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.turn = np.array(
@@ -37,11 +53,10 @@ class _PathFollower:
         self.side = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
         )
+        self.moves = (self.forward != 0) | (self.side != 0)
         self.reset()
 
     def reset(self) -> None:
-        self.goal: np.ndarray | None = None
-        self.path: np.ndarray | None = None
         self.tic = -1
         self.skip = 4
         self.angle: float | None = None
@@ -55,56 +70,44 @@ class _PathFollower:
             self.held = infer_turn_held(delta, self.held, self.skip)
         self.angle, self.tic = player.angle, state.tic
 
-    def _plan(self, geo: geometry.MapGeometry, start: np.ndarray) -> None:
-        grid = geo.grid(GRID_RADIUS)
-        cells = grid.to_cell(np.stack([start, self.goal]))
-        blocked = grid.blocked.copy()
-        blocked[tuple(cells[0])] = False  # the player may stand close to a wall
-        blocked[tuple(cells[1])] = False
-        path = geometry.astar(blocked, tuple(cells[0]), tuple(cells[1]))
-        if path is None:
-            self.path = self.goal[None].copy()
-            return
-        points = grid.to_point(np.array(path))
-        points[0], points[-1] = start, self.goal
-        self.path = geometry.smooth_path(points, geo.blocking, clearance=PLAYER_RADIUS)[1:]
-
     def scores(self, state: EngineState, goal: np.ndarray) -> np.ndarray:
-        """Minus the estimated tics to the next waypoint after one step of each action."""
+        """Minus the estimated steps to the goal after one step of each action."""
         geo = geometry.map_cache(state.walls)
+        grid, field, targets = geo.goal_field(goal, GRID_RADIUS, lookahead=self.LOOKAHEAD)
         player = state.player
-        origin = player.position[:2].astype(np.float64)
-        if self.goal is None or not np.allclose(self.goal, goal):
-            self.goal = np.asarray(goal, np.float64)
-            self._plan(geo, origin)
-        path = self.path
-        while len(path) > 1 and (
-            np.hypot(*(path[0] - origin)) < WAYPOINT_REACHED
-            or geometry.corridor_clear(origin, path[1:2], geo.blocking, PLAYER_RADIUS)[0]
-        ):
-            path = path[1:]
-        if not geometry.line_of_sight(origin, path[:1], geo.blocking)[0]:
-            self._plan(geo, origin)
-            path = self.path
-        self.path = path
-        target = path[0]
+        x, y = float(player.position[0]), float(player.position[1])
+        origin = np.array([x, y])
+        cell = grid.cell_of(x, y)
+        if not np.isfinite(field[cell]):
+            cell = geometry.nearest_open_cell(grid, field, origin, geo.blocking)
+        if cell is None:  # lost (should not happen): head straight for the goal
+            target, remaining = np.asarray(goal, np.float64), 0.0
+        else:
+            target = targets[cell]
+            remaining = float(field[grid.cell_of(*target)])
+            if not np.isfinite(remaining):
+                remaining = 0.0
+            if np.hypot(*(np.asarray(goal) - origin)) < 2 * grid.cell * self.LOOKAHEAD:
+                target, remaining = np.asarray(goal, np.float64), 0.0
         skip = self.skip
         angles = player.angle + self.turn * turn_amount(self.held, skip)
         rad = np.radians(angles)
-        heading = np.stack([np.cos(rad), np.sin(rad)], axis=1)
-        left = np.stack([-np.sin(rad), np.cos(rad)], axis=1)
-        vel = player.velocity[:2].astype(np.float64)
-        speed = min(TOP_SPEED, float(np.hypot(*vel)) + FORWARD_ACCEL * skip)
-        move = self.forward[:, None] * heading + 0.8 * self.side[:, None] * left
-        pos = origin + vel * skip * 0.5 + move * speed * skip * 0.5
-        rel = target - pos
-        dist = np.hypot(rel[:, 0], rel[:, 1])
-        err = np.abs(geometry.wrap_degrees(np.degrees(np.arctan2(rel[:, 1], rel[:, 0])) - angles))
-        remaining = float(np.hypot(*np.diff(path, axis=0).T).sum())
+        cos, sin = np.cos(rad), np.sin(rad)
+        vx, vy = float(player.velocity[0]), float(player.velocity[1])
+        speed = min(TOP_SPEED, math.hypot(vx, vy) + FORWARD_ACCEL * skip) * skip * 0.5
+        fwd, side = self.forward * speed, 0.8 * self.side * speed
+        px = x + vx * skip * 0.5 + fwd * cos - side * sin
+        py = y + vy * skip * 0.5 + fwd * sin + side * cos
+        rx, ry = target[0] - px, target[1] - py
+        dist = np.hypot(rx, ry)
+        err = np.abs((np.degrees(np.arctan2(ry, rx)) - angles + 180.0) % 360.0 - 180.0)
         tics = (dist + remaining) / TOP_SPEED + err / FAST_TURN
-        # Bumping into walls wastes the step.
-        ahead = geometry.ray_distance(origin, angles, geo.blocking)
-        bump = np.where(self.forward > 0, 4.0 * np.exp(-(ahead - 20.0) / 16.0), 0.0)
+        # Moving into a wall wastes the step: the landing cell is next to a wall.
+        walls = geo.grid(BUMP_RADIUS)
+        h, w = walls.blocked.shape
+        cols = np.clip(((px - walls.origin[0]) // walls.cell).astype(np.int64), 0, w - 1)
+        rows = np.clip(((py - walls.origin[1]) // walls.cell).astype(np.int64), 0, h - 1)
+        bump = np.where(self.moves & walls.blocked[rows, cols], 4.0, 0.0)
         return -(tics + bump) / skip
 
 
@@ -121,7 +124,7 @@ class NavigatorTeacher(Teacher):
 
     def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
         super().__init__(spec, mode)
-        self._nav = _PathFollower(self.action_names)
+        self._nav = _FieldFollower(self.action_names)
         self.reset()
 
     def reset(self) -> None:
@@ -142,31 +145,51 @@ class NavigatorTeacher(Teacher):
 
 
 class CorridorTeacher(ShooterTeacher):
-    """deadly_corridor: kill every enemy in sight (shooter scores), else walk to the vest."""
+    """deadly_corridor: kill every enemy in the clear before advancing, then walk to the vest.
+
+    While an enemy is in the clear the shooter scores rule, walking forward costs a fraction of a
+    step and backing off (with room behind) earns one: at skill 5 hitscan damage adds up fast,
+    and the monsters' spread is angular, so distance is armour.
+    """
 
     def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
-        self._nav = _PathFollower(spec.action_names)
+        self._nav = _FieldFollower(spec.action_names)
         super().__init__(spec, mode)
 
     def reset(self) -> None:
         super().reset()
         self._nav.reset()
 
-    def _targets(self, state: EngineState):
-        pos, radius, urgency = super()._targets(state)
-        if self.omniscient and len(pos):
+    def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
+        targets = super()._targets(state)
+        # Only enemies in the clear (an imitable teacher may see a sprite whose centre is
+        # behind an alcove's edge): a target it cannot shoot would hold it back forever.
+        if targets:
             geo = geometry.map_cache(state.walls)
-            ok = geometry.line_of_sight(state.player.position[:2], pos, geo.sight)
-            pos, radius, urgency = pos[ok], radius[ok], urgency[ok]
-        return pos, radius, urgency
+            points = np.array([t[:2] for t in targets])
+            ok = geometry.line_of_sight(state.player.position[:2], points, geo.sight).tolist()
+            targets = [t for t, k in zip(targets, ok, strict=True) if k]
+        return targets
 
     def _score(self, state: EngineState) -> np.ndarray:
         self._nav.observe(state)
         goal = _goal(state)
-        nav = self._nav.scores(state, goal) if goal is not None else np.zeros(self.num_actions)
-        pos, _, _ = self._targets(state)
-        if len(pos) == 0:
-            return nav
-        fight = super()._score(state)
-        # Fighting first; among equal fight scores, forward progress breaks ties.
-        return fight + 0.05 * (nav - nav.max())
+        targets = self._targets(state)
+        if not targets:
+            if goal is None:
+                return np.zeros(self.num_actions)
+            return self._nav.scores(state, goal)
+        fight = self._fight(state, targets)
+        # Never advance into a fight: hitscan spread is angular, so distance is armour. Back off
+        # while there is room behind, else hold; a fraction of a step, so aiming comes first.
+        player = state.player
+        geo = geometry.map_cache(state.walls)
+        room = geo.sight_distances(
+            float(player.position[0]), float(player.position[1]), [player.angle + 180.0]
+        )[0]
+        back = BACK_OFF if room > 2 * PLAYER_RADIUS + 8 else 0.0
+        return (
+            fight
+            + np.where(self._nav.forward > 0, -ADVANCE_COST, 0.0)
+            + np.where(self._nav.forward < 0, back, 0.0)
+        )

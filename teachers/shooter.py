@@ -59,41 +59,86 @@ MEMORY_TICS = 35
 """Imitable mode: how long an enemy seen on screen is remembered at its last position."""
 
 
+_ENEMY = int(Category.ENEMY)
+_STATIC: dict[str, tuple[float, float]] = {}
+
+
+def _radius_urgency(name: str) -> tuple[float, float]:
+    """Hit-box radius and urgency weight of an enemy class (ranged ones count 3x closer)."""
+    out = _STATIC.get(name)
+    if out is None:
+        out = _STATIC[name] = (RADIUS.get(name, DEFAULT_RADIUS), 0.3 if name in RANGED else 1.0)
+    return out
+
+
 class _Tracker:
-    """Per-episode memory of enemies: last positions (for velocity) and last sightings."""
+    """Per-episode memory of enemies: last positions (for velocity) and last sightings.
+
+    Plain Python tuples: a scenario has a handful of enemies, where NumPy's per-call overhead
+    would cost more than the arithmetic.
+    """
 
     def __init__(self) -> None:
-        self.last: dict[int, tuple[np.ndarray, int]] = {}
-        self.velocity: dict[int, np.ndarray] = {}
-        self.seen: dict[int, tuple[np.ndarray, int, float, float]] = {}
+        self.last: dict[int, tuple[float, float, int]] = {}
+        self.velocity: dict[int, tuple[float, float]] = {}
+        self.seen: dict[int, tuple[float, float, int, float, float]] = {}
 
-    def update(
-        self,
-        tic: int,
-        ids: np.ndarray,
-        pos: np.ndarray,
-        visible: np.ndarray,
-        radius: np.ndarray,
-        urgency: np.ndarray,
-    ) -> None:
-        last, velocity = self.last, self.velocity
+    def update(self, tic: int, enemies: list[tuple[int, float, float, bool, str]]) -> None:
+        """Records ``(id, x, y, visible, name)`` of every listed enemy at ``tic``."""
+        last, velocity, seen = self.last, self.velocity, self.seen
         new_last = {}
-        for i, oid in enumerate(ids.tolist()):
-            p = pos[i]
+        for oid, x, y, visible, name in enemies:
             prev = last.get(oid)
-            if prev is not None and tic > prev[1]:
-                v = (p - prev[0]) / (tic - prev[1])
+            if prev is not None and tic > prev[2]:
+                dt = tic - prev[2]
+                vx, vy = (x - prev[0]) / dt, (y - prev[1]) / dt
                 old = velocity.get(oid)
-                velocity[oid] = v if old is None else 0.5 * (v + old)
-            new_last[oid] = (p, tic)
-            if visible[i]:
-                self.seen[oid] = (p, tic, radius[i], urgency[i])
+                velocity[oid] = (
+                    (vx, vy) if old is None else (0.5 * (vx + old[0]), 0.5 * (vy + old[1]))
+                )
+            new_last[oid] = (x, y, tic)
+            if visible:
+                seen[oid] = (x, y, tic, *_radius_urgency(name))
         self.last = new_last
-        self.seen = {
-            k: s
-            for k, s in self.seen.items()
-            if tic - s[1] <= MEMORY_TICS and (k in new_last or tic == s[1])
-        }
+        if seen:
+            self.seen = {
+                k: s
+                for k, s in seen.items()
+                if tic - s[2] <= MEMORY_TICS and (k in new_last or tic == s[2])
+            }
+
+
+def _enemies(state: EngineState) -> list[tuple[int, float, float, bool, str]]:
+    """``(id, x, y, visible, name)`` of every enemy listed in the state (plain Python)."""
+    objects = state.objects
+    rows = [i for i, c in enumerate(objects.category.tolist()) if c == _ENEMY]
+    if not rows:
+        return []
+    ids, pos, vis, names = objects.id, objects.position, objects.visible, objects.name
+    return [(int(ids[i]), float(pos[i, 0]), float(pos[i, 1]), bool(vis[i]), names[i]) for i in rows]
+
+
+def _ray_box(ox: float, oy: float, angle: float, targets: list) -> float:
+    """Distance along a ray to the nearest square hit box ``(x, y, half, ...)``; inf: none."""
+    rad = math.radians(angle)
+    dx, dy = math.cos(rad), math.sin(rad)
+    if abs(dx) < 1e-9:
+        dx = 1e-9
+    if abs(dy) < 1e-9:
+        dy = 1e-9
+    best = math.inf
+    for t in targets:
+        h = t[2] * 0.8
+        rx, ry = t[0] - ox, t[1] - oy
+        a1, a2 = (rx - h) / dx, (rx + h) / dx
+        b1, b2 = (ry - h) / dy, (ry + h) / dy
+        near = max(min(a1, a2), min(b1, b2))
+        far = min(max(a1, a2), max(b1, b2))
+        if far >= near and far > 0.0:
+            near = max(near, 0.0)
+            if near < best:
+                best = near
+    return best
 
 
 class ShooterTeacher(Teacher):
@@ -101,7 +146,8 @@ class ShooterTeacher(Teacher):
 
     The firing ray (the player's yaw 4 tics after the press) is tested against every enemy's
     hit box, walls in between included; the pistol is pressed only when it is ready, so no shot
-    is an inaccurate refire.
+    is an inaccurate refire. The per-step work is plain Python over the few enemies (NumPy only
+    for the wall ray casts, cached per map, position and yaw).
     """
 
     def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
@@ -111,6 +157,8 @@ class ShooterTeacher(Teacher):
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names]
         )
         self._attack = np.array(["ATTACK" in n for n in names])
+        self._turn_list = [int(t) for t in self._turn]
+        self._attack_list = [bool(a) for a in self._attack]
         self._planners: dict[int, TurnPlanner] = {}
         self.reset()
 
@@ -134,40 +182,25 @@ class ShooterTeacher(Teacher):
         self._angle, self._tic = player.angle, state.tic
         self._weapon.update(state.tic, player.ammo)
 
-    def _targets(self, state: EngineState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Predicted positions at shot time, radii and urgency weights of the usable enemies."""
-        objects = state.objects
-        mask = objects.category == Category.ENEMY
-        ids = objects.id[mask]
-        pos = objects.position[mask, :2].astype(np.float64)
-        names = [n for n, m in zip(objects.name, mask, strict=True) if m]
-        radius = np.array([RADIUS.get(n, DEFAULT_RADIUS) for n in names])
-        # Ranged attackers count as three times closer than they are.
-        urgency = np.array([0.3 if n in RANGED else 1.0 for n in names])
+    def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
+        """``(x, y, radius, urgency)`` of the usable enemies, predicted at shot time."""
         tracker = self._tracker
-        tracker.update(state.tic, ids, pos, objects.visible[mask], radius, urgency)
+        tic = state.tic
+        enemies = _enemies(state)
+        tracker.update(tic, enemies)
         lead = self._skip + 1
+        velocity = tracker.velocity
+        zero = (0.0, 0.0)
+        out = []
         if self.omniscient:
-            vel = np.array([tracker.velocity.get(i, np.zeros(2)) for i in ids.tolist()])
-            if len(vel):
-                pos = pos + lead * vel
-            return pos, radius, urgency
-        seen = tracker.seen
-        if not seen:
-            return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
-        keys = list(seen)
-        pos = np.array([seen[k][0] for k in keys])
-        vel = np.array(
-            [
-                tracker.velocity.get(k, np.zeros(2)) if seen[k][1] == state.tic else np.zeros(2)
-                for k in keys
-            ]
-        )
-        return (
-            pos + lead * vel,
-            np.array([seen[k][2] for k in keys]),
-            np.array([seen[k][3] for k in keys]),
-        )
+            for oid, x, y, _, name in enemies:
+                vx, vy = velocity.get(oid, zero)
+                out.append((x + lead * vx, y + lead * vy, *_radius_urgency(name)))
+            return out
+        for oid, (x, y, seen_tic, r, u) in tracker.seen.items():
+            vx, vy = velocity.get(oid, zero) if seen_tic == tic else zero
+            out.append((x + lead * vx, y + lead * vy, r, u))
+        return out
 
     # ------------------------------------------------------------------ scoring
     def action_scores(self, state: EngineState) -> np.ndarray:
@@ -177,77 +210,72 @@ class ShooterTeacher(Teacher):
         scores = self._score(state)
         self._scores = scores
         best = int(np.argmax(scores))
-        if self._attack[best] and self._weapon.ready(state.tic):
+        if self._attack_list[best] and self._weapon.ready(state.tic):
             # Assume the press is taken: the shot shows two states later; until then, hold off.
             self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
         return scores.copy()
 
     def _score(self, state: EngineState) -> np.ndarray:
+        return self._fight(state, self._targets(state))
+
+    def _fight(self, state: EngineState, targets: list) -> np.ndarray:
+        """Shooter scores against ``targets`` (see :meth:`_targets`)."""
         player = state.player
-        origin = player.position[:2].astype(np.float64)
-        pos, radius, urgency = self._targets(state)
         ready = self._weapon.ready(state.tic)
-        turn, attack = self._turn, self._attack
-        skip = self._skip
-        step_turn = turn_amount(self._held, skip)
-        # Pressing fire when the pistol is busy does nothing: a hair below the same turn.
-        busy_penalty = np.where(attack, 0.05, 0.0)
-        if len(pos) == 0:
-            # Nothing known: scan (imitable mode) in a steady direction.
-            return (
-                np.where(turn == self._scan, 1.0, 0.0) - busy_penalty - np.where(attack, 1.0, 0.0)
+        turn, attack = self._turn_list, self._attack_list
+        if not targets:
+            # Nothing known: scan (imitable mode) in a steady direction; never fire.
+            return np.array(
+                [
+                    (1.0 if t == self._scan else 0.0) - (1.05 if a else 0.0)
+                    for t, a in zip(turn, attack, strict=True)
+                ]
             )
-        rel = pos - origin
-        dist = np.hypot(rel[:, 0], rel[:, 1])
-        bearings = np.degrees(np.arctan2(rel[:, 1], rel[:, 0]))
-        err = geometry.wrap_degrees(bearings - player.angle)
-        # Hits of a shot fired this step, per distinct end yaw (left, none, right).
-        hits = {}
-        geo = geometry.map_cache(state.walls)
-        for t in (-1, 0, 1):
-            ang = player.angle + t * step_turn
-            box = geometry.ray_box_distance(origin, ang, pos, radius * 0.8)
-            nearest = box.min()
-            if np.isfinite(nearest) and len(geo.sight):
-                wall = geometry.ray_distance(origin, ang, geo.sight)[0]
-                hits[t] = nearest < wall
-            else:
-                hits[t] = bool(np.isfinite(nearest))
+        ox, oy = float(player.position[0]), float(player.position[1])
+        angle = player.angle
+        step_turn = turn_amount(self._held, self._skip)
         # Urgency: close enemies first, and those already near the aim.
-        target = int(np.argmin(urgency * dist + 4.0 * np.abs(err)))
-        tol = math.degrees(math.atan2(radius[target] * 0.7, max(dist[target], 1.0)))
-        steps = self._steps_to_aim(err[target], tol)  # per first turn move {-1, 0, 1}
-        scores = np.empty(self.num_actions)
-        for a in range(self.num_actions):
-            t = int(turn[a])
-            s = -float(steps[t])
-            if attack[a]:
+        best_key, target, target_err, target_dist = math.inf, None, 0.0, 1.0
+        for t in targets:
+            rx, ry = t[0] - ox, t[1] - oy
+            dist = math.hypot(rx, ry)
+            err = (math.degrees(math.atan2(ry, rx)) - angle + 180.0) % 360.0 - 180.0
+            key = t[3] * dist + 4.0 * abs(err)
+            if key < best_key:
+                best_key, target, target_err, target_dist = key, t, err, dist
+        tol = math.degrees(math.atan2(target[2] * 0.7, max(target_dist, 1.0)))
+        steps = self._steps_to_aim(target_err, tol)  # per first turn move {-1, 0, 1}
+        hits = {-1: False, 0: False, 1: False}
+        if ready and any(attack):
+            # Hits of a shot fired this step, per distinct end yaw (right, none, left).
+            moves = sorted(set(turn[a] for a in range(self.num_actions) if attack[a]))
+            yaws = [angle + m * step_turn for m in moves]
+            boxes = [_ray_box(ox, oy, yaw, targets) for yaw in yaws]
+            geo = geometry.map_cache(state.walls)
+            need = [i for i, b in enumerate(boxes) if b < math.inf]
+            if need:
+                walls = geo.sight_distances(ox, oy, [yaws[i] for i in need])
+                for i, wall in zip(need, walls, strict=True):
+                    hits[moves[i]] = boxes[i] < wall
+        scores = []
+        for t, a in zip(turn, attack, strict=True):
+            s = -steps[t]
+            if a:
                 if ready and hits[t]:
                     s = 10.0  # a kill now
                 elif ready:
                     s -= 5.0  # a wasted bullet (and a 19-tic cooldown)
                 else:
-                    s -= busy_penalty[a]
-            scores[a] = s
-        return scores
+                    s -= 0.05  # pressing fire when the pistol is busy does nothing
+            scores.append(s)
+        return np.array(scores)
 
     def _steps_to_aim(self, err: float, tol: float) -> dict[int, float]:
         """Steps until the yaw is within ``tol`` of ``err``, per first move (+1 left, -1 right)."""
         planner = self._planners.get(self._skip)
         if planner is None:
             planner = self._planners[self._skip] = TurnPlanner(self._skip)
-        offsets = planner.offsets(self._held)
-        on = np.abs(offsets - err) <= tol
-        depth = offsets.shape[1]
-        # Step index of first aim (1-based); beyond the horizon: the remaining turn at full speed.
-        first = np.where(
-            on.any(axis=1), on.argmax(axis=1) + 1.0, depth + 1 + np.abs(err - offsets[:, -1]) / 14.0
-        )
-        out = {}
-        for move in (-1, 0, 1):
-            sel = planner.first == move
-            out[move] = float(first[sel].min()) - 1.0
-        return out
+        return planner.steps_to_aim(self._held, err, tol)
 
 
 class BasicTeacher(Teacher):
@@ -269,6 +297,7 @@ class BasicTeacher(Teacher):
         self._attack = np.array(["ATTACK" in n for n in names])
         ks = np.arange(16.0)
         self._k, self._m = np.meshgrid(ks, ks, indexing="ij")  # thrust steps, glide steps
+        self._plans: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -304,33 +333,38 @@ class BasicTeacher(Teacher):
         if self._target is None:  # nothing seen yet (imitable): hold still and look
             return np.where(self._attack, -5.0, 0.0) - np.abs(self._dir)
         ty = self._target
-        ready = self._weapon.ready(state.tic)
-        scores = np.empty(self.num_actions)
-        for a in range(self.num_actions):
-            accel = self._dir[a] * STRAFE_ACCEL
-            y1, v1 = strafe(y, vy, accel, skip)
-            if self._attack[a] and ready:
-                if abs(y1 - ty) < self.HIT_TOLERANCE:
-                    scores[a] = -float(skip)
-                    continue
-                penalty, wait = 5.0, 19
-            else:
-                penalty, wait = 0.0, 0
-            # Ties (same step count) go to the action that ends closer to the line of fire.
-            scores[a] = (
-                -float(skip) - penalty - self._tics_to_kill(y1, v1, ty, wait) - 1e-3 * abs(y1 - ty)
-            )
-        return scores
+        # All actions at once: where each ends this step, then the quickest kill from there.
+        y1, v1 = strafe(y, vy, self._dir * STRAFE_ACCEL, skip)
+        fire = self._attack & self._weapon.ready(state.tic)
+        off = np.abs(y1 - ty)
+        wait = np.where(fire, 19.0, 0.0)  # a missed shot: the pistol's cooldown
+        # Ties (same step count) go to the action that ends closer to the line of fire.
+        scores = (
+            -skip - np.where(fire, 5.0, 0.0) - self._tics_to_kill(y1, v1, ty, wait) - 1e-3 * off
+        )
+        return np.where(fire & (off < self.HIT_TOLERANCE), -float(skip), scores)
 
-    def _tics_to_kill(self, y: float, v: float, ty: float, wait: int) -> float:
-        """Tics from ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, then fire."""
+    def _tics_to_kill(
+        self, y: np.ndarray, v: np.ndarray, ty: float, wait: np.ndarray
+    ) -> np.ndarray:
+        """Tics from each ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, fire."""
         skip = self._skip
-        direction = 1.0 if ty > y + v / (1 - FRICTION) else -1.0
-        k, m = self._k, self._m
-        y1, v1 = strafe(y, v, direction * STRAFE_ACCEL, k * skip)
-        y2, _ = strafe(y1, v1, 0.0, (m + 1) * skip)  # glide, then the firing step itself
-        steps = k + m + 1
-        ok = (np.abs(y2 - ty) < self.HIT_TOLERANCE) & (steps * skip >= wait)
-        if not ok.any():
-            return 16.0 * 2 * skip
-        return float(steps[ok].min()) * skip
+        plans = self._plans.get(skip)
+        if plans is None:
+            # The strafe model is linear in (y, v, thrust): the landing offset of every (k, m)
+            # plan is y + v * a + direction * b, tabulated once per frame skip, by plan length.
+            k, m = self._k.ravel(), self._m.ravel()
+            steps = k + m + 1
+            order = np.argsort(steps, kind="stable")
+            k, m, steps = k[order], m[order], steps[order]
+
+            def land(v0: float, thrust: float) -> np.ndarray:
+                y1, v1 = strafe(0.0, v0, thrust * STRAFE_ACCEL, k * skip)
+                return strafe(y1, v1, 0.0, (m + 1) * skip)[0]  # glide, then the firing step
+
+            plans = self._plans[skip] = (land(1.0, 0.0), land(0.0, 1.0), steps * skip)
+        a, b, tics = plans
+        direction = np.where(ty > y + v / (1 - FRICTION), 1.0, -1.0)
+        offset = (y - ty)[:, None] + v[:, None] * a + direction[:, None] * b
+        ok = (np.abs(offset) < self.HIT_TOLERANCE) & (tics >= wait[:, None])
+        return np.where(ok.any(axis=1), tics[ok.argmax(axis=1)], 16.0 * 2 * skip)

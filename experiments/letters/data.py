@@ -21,9 +21,10 @@ import pickle
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import tyro
 
 from core.errors import UserError
 
@@ -37,7 +38,7 @@ class DataConfig:
 
     path: Path = Path("data/letters")
     """notMNIST root (holding notMNIST_large/ and/or notMNIST_small/), a .npz cache, or the
-    course's notMNIST.pickle (only with --data.trust-pickle)"""
+    course's notMNIST.pickle (only with --trust-pickle)"""
     train_size: int = 200000
     """training images (fewer when the data has fewer)"""
     valid_size: int = 10000
@@ -52,8 +53,8 @@ class DataConfig:
     """near duplicate: mean absolute difference of normalised pixels below this"""
     cache: bool = True
     """cache the loaded splits as {path}/.cache/*.npz"""
-    trust_pickle: bool = False
-    """allow loading a .pickle file (pickles can run arbitrary code)"""
+    trust_pickle: Annotated[bool, tyro.conf.arg(prefix_name=False)] = False
+    """allow loading a .pickle file (pickles can run arbitrary code): --trust-pickle"""
 
 
 @dataclasses.dataclass
@@ -298,7 +299,7 @@ def load_pickle(path: Path, trust: bool) -> Letters:
     if not trust:
         raise UserError(
             f"{path}: refusing to unpickle (a pickle can run arbitrary code); "
-            "pass --data.trust-pickle if you trust this file"
+            "pass --trust-pickle if you trust this file"
         )
     try:
         with open(path, "rb") as handle:

@@ -123,3 +123,54 @@ def test_astar_path_is_free_connected_and_no_longer_than_the_field(seed):
 def test_closest_approach_is_no_farther_than_the_start(x, y, vx, vy):
     t, d = geometry.closest_approach(np.array([[x, y]]), np.array([[vx, vy]]), 100.0)
     assert 0.0 <= t[0] <= 100.0 and d[0] <= np.hypot(x, y) + 1e-6
+
+
+def test_descent_targets_walk_down_a_shortest_path_to_the_goal():
+    blocked = np.zeros((12, 12), bool)
+    blocked[2:12, 6] = True
+    goal = np.array([[11, 11]])
+    field = geometry.distance_field(blocked, goal)
+    step = geometry.descent_targets(field, 1)
+    cell, length = (11, 0), 0.0
+    while cell != (11, 11):
+        nxt = tuple(step[cell].tolist())
+        assert not blocked[nxt] and max(abs(nxt[0] - cell[0]), abs(nxt[1] - cell[1])) == 1
+        length += np.hypot(nxt[0] - cell[0], nxt[1] - cell[1])
+        cell = nxt
+    assert np.isclose(length, field[11, 0])
+    ahead = geometry.descent_targets(field, 4)
+    assert field[tuple(ahead[11, 0])] == field[11, 0] - 4  # four straight steps up the column
+    assert tuple(ahead[11, 11]) == (11, 11)  # the goal stays put
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 5), st.floats(-180, 180), st.floats(0.5, 20))
+def test_turn_planner_bisection_matches_the_brute_force(held, err, tol):
+    from teachers.motion import TurnPlanner
+
+    planner = TurnPlanner(skip=4)
+    offsets = planner.offsets(held)
+    on = np.abs(offsets - err) <= tol
+    depth = offsets.shape[1]
+    first = np.where(
+        on.any(axis=1), on.argmax(axis=1) + 1.0, depth + 1 + np.abs(err - offsets[:, -1]) / 14.0
+    )
+    fast = planner.steps_to_aim(held, err, tol)
+    for move in (-1, 0, 1):
+        assert np.isclose(fast[move], first[planner.first == move].min() - 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_batched_rays_and_corridors_agree_with_the_single_queries(seed):
+    rng = np.random.default_rng(seed)
+    walls = rng.uniform(-200, 200, (6, 4))
+    origin = rng.uniform(-200, 200, 2)
+    angles = rng.uniform(-180, 180, 5)
+    points = rng.uniform(-200, 200, (4, 2))
+    rays, clear = geometry.rays_and_corridors(origin, angles, points, walls, 12.0)
+    expected = geometry.ray_distance(origin, angles, walls)
+    assert np.allclose(
+        np.where(np.isinf(rays), -1, rays), np.where(np.isinf(expected), -1, expected)
+    )
+    assert np.array_equal(clear, geometry.corridor_clear(origin, points, walls, 12.0))
