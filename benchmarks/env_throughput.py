@@ -57,8 +57,15 @@ def env_loop(seconds: float, engine_state: bool, labels: bool = True) -> float:
     """``DoomEnv`` (frame_stack 1); with engine state, ``engine_state()`` is read every step."""
     from envs.doom_env import DoomEnv
 
+    # The raw loop's frame as the observation (160x120 grey): this measures the env's overhead.
     env = DoomEnv(
-        SCENARIO, frame_skip=FRAME_SKIP, frame_stack=1, engine_state=engine_state, labels=labels
+        SCENARIO,
+        frame_skip=FRAME_SKIP,
+        frame_stack=1,
+        width=160,
+        height=120,
+        engine_state=engine_state,
+        labels=labels,
     )
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -80,7 +87,8 @@ def vector_loop(seconds: float, num_envs: int) -> float:
     from envs.config import EnvConfig
     from envs.vector import make_vector_env
 
-    env = make_vector_env(SCENARIO, num_envs, EnvConfig(frame_stack=1, frame_skip=FRAME_SKIP))
+    config = EnvConfig(frame_stack=1, frame_skip=FRAME_SKIP, width=160, height=120)
+    env = make_vector_env(SCENARIO, num_envs, config)
     env.reset(seed=list(range(num_envs)))
     rng = np.random.default_rng(0)
     steps, start = 0, time.perf_counter()

@@ -269,7 +269,9 @@ class Fit:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluates the fitted CDF at ``x`` (``+/-inf`` give exactly 0 and 1)."""
-        s = 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) - self.center) / self.scale))
+        z = (np.asarray(x, dtype=np.float64) - self.center) / self.scale
+        with np.errstate(over="ignore"):  # exp overflows to inf far left: s -> 0 exactly
+            s = 1.0 / (1.0 + np.exp(-z))
         return self.on_s(s)
 
     def on_s(self, s: np.ndarray) -> np.ndarray:
