@@ -43,7 +43,7 @@ import numpy as np
 from agents.actors import RandomActor, TeacherActor
 from agents.dataset import ShardedDataset, atomic_write_bytes
 from agents.evaluation import evaluate, summary
-from agents.labels import gps_labels, kl_divergence, teacher_distribution, update_eta
+from agents.labels import gps_labels, kl_divergence, teacher_labels, update_eta
 from agents.rollout import Transition, run_episodes
 from agents.schedules import BetaSchedule
 from agents.student import StudentConfig, aux_targets
@@ -81,6 +81,13 @@ class GPSConfig:
     """weight of the auxiliary engine-state losses"""
     tau: float = 1.0
     """temperature of the teacher's Boltzmann label ``softmax(scores / tau)``"""
+    label: Literal["softmax", "argmax"] = "softmax"
+    """the teacher's label: ``softmax(scores / tau)`` or its best action(s) with ``1 -
+    label_smoothing`` of the mass (no near-ties; see :func:`agents.labels.argmax_distribution`)"""
+    label_smoothing: float = 0.05
+    """argmax labels: mass spread evenly over all actions"""
+    mirror: bool = False
+    """train on left-right mirrored copies too (image flipped, TURN/MOVE left and right swapped)"""
     kl_target: float = 0.3
     """gps: the mean KL(q || pi) per state (nats) that the dual variable eta aims for"""
     eta_init: float = 0.0
@@ -109,10 +116,11 @@ class GPSConfig:
     """network sizes"""
 
 
-PRESETS: dict[str, dict[str, int]] = {
+PRESETS: dict[str, dict[str, Any]] = {
     "basic": {"frames": 2_000, "episodes_per_iteration": 8, "steps_per_iteration": 150},
     "defend_the_center": {"frames": 30_000, "episodes_per_iteration": 4,
-                          "steps_per_iteration": 300},
+                          "steps_per_iteration": 400, "mode": "dagger", "label": "argmax",
+                          "mirror": True},
     "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4,
                         "steps_per_iteration": 500},
     "health_gathering": {"frames": 300_000, "episodes_per_iteration": 4,
@@ -124,7 +132,8 @@ PRESETS: dict[str, dict[str, int]] = {
                         "steps_per_iteration": 500},
     "my_way_home": {"frames": 1_000_000, "episodes_per_iteration": 8, "steps_per_iteration": 500},
 }
-"""Per-scenario budgets and iteration sizes (the issue's frame targets)."""
+"""Per-scenario budgets and iteration sizes (the issue's frame targets), and for
+defend_the_center the measured best mode and labels (``docs/agents.md``)."""
 
 FIELDS = ("observation", "label", "scores", "policy", "aux", "episode", "iteration", "teacher")
 """Dataset columns: uint8 obs, q, teacher scores, the acting student's pi, aux targets, global
@@ -213,6 +222,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
+    if config.label not in ("softmax", "argmax"):
+        raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
+    if not 0.0 <= config.label_smoothing < 1.0:
+        raise UserError("--label-smoothing must be in [0, 1)")
     if config.mode == "bc":
         config = dataclasses.replace(config, beta=BetaSchedule(kind="constant", start=1.0))
     return config
@@ -258,7 +271,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     """
     import keras
 
-    from agents.learner import SwappableStream, gps_step
+    from agents.learner import SwappableStream, gps_step, mirror_permutation
     from agents.student import build_student
     from core.logger import Logger
     from core.precision import set_precision, wrap_optimizer
@@ -286,7 +299,11 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     if state["iteration"] == 0:
         logger.config(config)
     stream = SwappableStream()
-    learner = Learner(gps_step(model, optimizer, config.aux_weight), stream,
+    mirror = mirror_permutation(spec.action_names) if config.mirror else None
+    if config.mirror and mirror is None:
+        raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
+    learner = Learner(gps_step(model, optimizer, config.aux_weight, mirror,
+                               config.student.enemy_columns), stream,
                       config=TrainerConfig(steps=10**9, log_every=config.log_every, eval_every=0,
                                            checkpoint_every=0),
                       trackables={"model": model, "optimizer": optimizer}, logger=logger,
@@ -384,9 +401,11 @@ def _collect(config: GPSConfig, state: dict[str, Any], k: int, vec: Any, teacher
     elapsed = time.perf_counter() - started
     rows = collector.arrays()
     eta = state["eta"] if config.mode == "gps" else 0.0
-    labels = gps_labels(rows["scores"], rows["policy"], config.tau, eta)
+    labels = gps_labels(rows["scores"], rows["policy"], config.tau, eta, config.label,
+                        config.label_smoothing)
     kl = float(kl_divergence(labels, rows["policy"]).mean())
-    kl_teacher = float(kl_divergence(teacher_distribution(rows["scores"], config.tau),
+    kl_teacher = float(kl_divergence(teacher_labels(rows["scores"], config.tau, config.label,
+                                                    config.label_smoothing),
                                      rows["policy"]).mean())
     n = len(labels)
     dataset.append({**rows, "label": labels, "iteration": np.full(n, k, np.int32)})

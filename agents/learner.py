@@ -8,7 +8,7 @@ over the aggregated data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -18,10 +18,34 @@ from agents.student import AUX_NAMES
 from core.data import ArrayStream
 from core.precision import scale_loss
 
+MIRRORED_BUTTONS = {"TURN_LEFT": "TURN_RIGHT", "TURN_RIGHT": "TURN_LEFT",
+                    "MOVE_LEFT": "MOVE_RIGHT", "MOVE_RIGHT": "MOVE_LEFT"}
+
+
+def mirror_permutation(action_names: Sequence[str]) -> list[int] | None:
+    """Index of each action's left-right mirror image (``None`` if some action has none).
+
+    ``TURN_LEFT+ATTACK`` mirrors to ``TURN_RIGHT+ATTACK``; names are ``+``-joined buttons.
+    """
+    index = {frozenset(n.split("+")): i for i, n in enumerate(action_names)}
+    out = []
+    for name in action_names:
+        mirrored = frozenset(MIRRORED_BUTTONS.get(b, b) for b in name.split("+"))
+        if mirrored not in index:
+            return None
+        out.append(index[mirrored])
+    return out
+
 
 def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
-             aux_weight: float = 0.5) -> callable:
+             aux_weight: float = 0.5, mirror: Sequence[int] | None = None,
+             enemy_columns: int = 5) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}``.
+
+    With ``mirror`` (a :func:`mirror_permutation`), each sample is flipped left-right with
+    probability 1/2: the image is mirrored, the label's actions permuted and the enemy-column
+    target reversed. This doubles the data of a left-right symmetric scenario and forces the
+    student to turn toward an enemy the same way on both sides (defend_the_center).
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
@@ -34,17 +58,28 @@ def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
     """
     aux_names = [name for name in AUX_NAMES if name in model.output]
 
+    perm = None if mirror is None else tf.constant(list(mirror), tf.int32)
+
     def step(batch: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         labels = tf.cast(batch["label"], tf.float32)
+        observation, aux = batch["observation"], tf.cast(batch["aux"], tf.int32)
+        if perm is not None:
+            flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5
+            observation = tf.where(flip[:, None, None, None], tf.reverse(observation, [2]),
+                                   observation)
+            labels = tf.where(flip[:, None], tf.gather(labels, perm, axis=1), labels)
+            column = aux[:, 1]
+            column = tf.where(flip & (column >= 0), enemy_columns - 1 - column, column)
+            aux = tf.concat([aux[:, :1], column[:, None], aux[:, 2:]], axis=1)
         metrics: dict[str, tf.Tensor] = {}
         with tf.GradientTape() as tape:
-            outputs = model(batch["observation"], training=True)
+            outputs = model(observation, training=True)
             log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
             loss = tf.reduce_mean(-tf.reduce_sum(labels * log_pi, axis=-1))
             aux_total = tf.constant(0.0)
             for name in aux_names:
                 column = AUX_NAMES.index(name)
-                target = tf.cast(batch["aux"][:, column], tf.int32)
+                target = aux[:, column]
                 known = target >= 0
                 logits = tf.cast(outputs[name], tf.float32)
                 per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(

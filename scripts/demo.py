@@ -1,6 +1,7 @@
 """``doomgps demo``: the README's main job in one command.
 
-Trains a pixel student on defend_the_center by guided policy search on the CPU (a few minutes),
+Trains a pixel student on defend_the_center on the CPU (a few minutes; the preset: DAgger with
+argmax teacher labels and mirrored samples, the best measured, see docs/agents.md),
 evaluates it beside its teacher and the random policy on the same fixed seeds, prints a small
 table, and says where the TensorBoard logs are and how to open them.
 """
@@ -20,8 +21,9 @@ class DemoArgs:
 
     scenario: str = "defend_the_center"
     """Scenario to train on (defend_the_center is the demo's)."""
-    mode: Literal["gps", "dagger", "bc"] = "gps"
-    """gps (adaptive labels), dagger or bc."""
+    mode: Literal["gps", "dagger", "bc"] | None = None
+    """gps (adaptive labels), dagger or bc; default: the scenario's preset (dagger with argmax
+    labels and mirrored samples on defend_the_center, the best measured)."""
     frames: int | None = None
     """Engine-frame budget; default: the scenario's preset (30,000 for defend_the_center)."""
     seed: int = 0

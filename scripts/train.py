@@ -22,8 +22,9 @@ class TrainArgs:
 
     scenario: str = "defend_the_center"
     """Scenario name (see `doomgps scenarios`)."""
-    mode: Literal["gps", "dagger", "bc"] = "gps"
-    """gps: adaptive labels (eta); dagger: eta = 0; bc: teacher-only rollouts."""
+    mode: Literal["gps", "dagger", "bc"] | None = None
+    """gps: adaptive labels (eta); dagger: eta = 0; bc: teacher-only rollouts. Default: the
+    scenario's preset (dagger on defend_the_center, gps elsewhere)."""
     frames: int | None = None
     """Engine-frame budget (agent steps x frame skip); default: the scenario's preset. With
     --resume, a larger value extends the run."""
@@ -45,6 +46,13 @@ class TrainArgs:
     """Engines stepped in parallel."""
     tau: float = 1.0
     """Temperature of the teacher's soft labels softmax(scores / tau)."""
+    label: Literal["softmax", "argmax"] | None = None
+    """Teacher labels: softmax(scores / tau), or argmax (its best action, 1 - label_smoothing of
+    the mass). Default: the scenario's preset (argmax on defend_the_center, softmax elsewhere)."""
+    label_smoothing: float = 0.05
+    """argmax labels: probability mass spread evenly over all actions."""
+    mirror: bool | None = None
+    """Also train on left-right mirrored samples. Default: the preset (on for defend_the_center)."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
@@ -75,7 +83,10 @@ def build_config(args: TrainArgs):
     beta = (BetaSchedule(kind="constant", start=args.beta_decay) if args.beta == "constant"
             else BetaSchedule(kind=args.beta, decay=args.beta_decay))
     return resolve_config(GPSConfig(
-        scenario=spec.name, mode=args.mode, seed=args.seed, num_envs=args.num_envs,
+        scenario=spec.name, mode=args.mode or preset.get("mode", "gps"), seed=args.seed,
+        num_envs=args.num_envs, label=args.label or preset.get("label", "softmax"),
+        label_smoothing=args.label_smoothing,
+        mirror=preset.get("mirror", False) if args.mirror is None else args.mirror,
         frames=args.frames or preset["frames"],
         episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
         steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],

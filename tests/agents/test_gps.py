@@ -123,3 +123,14 @@ def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
     (run_dir,) = tmp_path.iterdir()
     assert f"tensorboard --logdir {run_dir / 'tb'}" in out
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+
+
+def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() -> None:
+    from scripts.train import TrainArgs, build_config
+
+    center = build_config(TrainArgs())
+    assert (center.scenario, center.mode, center.label, center.mirror) == (
+        "defend_the_center", "dagger", "argmax", True)
+    basic = build_config(TrainArgs(scenario="basic"))
+    assert (basic.mode, basic.label, basic.mirror) == ("gps", "softmax", False)
+    assert build_config(TrainArgs(mode="gps", label="softmax", mirror=False)).mode == "gps"

@@ -60,3 +60,21 @@ def test_eta_falls_when_the_kl_is_below_target_and_never_goes_negative() -> None
 def test_teacher_distribution_is_stable_for_huge_scores() -> None:
     probs = teacher_distribution(np.array([[1e6, 0.0, -1e6]]), tau=0.01)
     assert np.isfinite(probs).all() and probs[0, 0] == 1.0
+
+
+def test_argmax_labels_do_not_turn_a_small_score_gap_into_a_coin_flip() -> None:
+    from agents.labels import argmax_distribution, teacher_labels
+
+    # the shooter's "fire while the pistol is busy": 0.05 below "don't fire"
+    scores = np.array([[0.0, -2.0, -2.0, -0.05, -2.05, -2.05], [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    soft = teacher_distribution(scores, 1.0)[0]
+    assert soft[0] - soft[3] < 0.03  # softmax: a near tie between fire and no fire
+    q = argmax_distribution(scores, smoothing=0.06)
+    np.testing.assert_allclose(q[0], [0.95, 0.01, 0.01, 0.01, 0.01, 0.01], atol=1e-6)
+    np.testing.assert_allclose(q[1, :2], [0.48, 0.48], atol=1e-6)  # exact ties share the mass
+    np.testing.assert_allclose(q.sum(-1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(teacher_labels(scores, 1.0, "argmax", 0.06), q)
+    pi = np.full((2, 6), 1 / 6)
+    np.testing.assert_allclose(gps_labels(scores, pi, 1.0, 0.0, "argmax", 0.06), q, atol=1e-6)
+    tilted = gps_labels(scores, pi, 1.0, 3.0, "argmax", 0.06)  # eta > 0 moves it toward pi
+    assert kl_divergence(tilted, pi).mean() < kl_divergence(q, pi).mean()

@@ -110,3 +110,42 @@ def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
     assert last["accuracy"] == 1.0 and last["aux_enemy_visible_accuracy"] == 1.0
     assert last["kl"] < 0.05 < first["kl"]
     assert last["loss"] == pytest.approx(last["kl"] + 0.325, abs=0.05)  # H(q) = 0.325 nats
+
+
+def test_mirror_permutation_swaps_left_and_right() -> None:
+    from agents.learner import mirror_permutation
+
+    shooter = ["NOOP", "TURN_LEFT", "TURN_RIGHT", "ATTACK", "TURN_LEFT+ATTACK",
+               "TURN_RIGHT+ATTACK"]
+    assert mirror_permutation(shooter) == [0, 2, 1, 3, 5, 4]
+    assert mirror_permutation(["NOOP", "MOVE_LEFT", "MOVE_RIGHT", "ATTACK"]) == [0, 2, 1, 3]
+    assert mirror_permutation(["MOVE_FORWARD+TURN_LEFT", "MOVE_FORWARD"]) is None
+
+
+def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> None:
+    import keras
+
+    from agents.learner import gps_step
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    seed_everything(0)
+    n = 64
+    obs = np.zeros((n, 60, 80, 4), np.uint8)
+    obs[: n // 2, :, :20, :] = 255  # an "enemy" on the left: turn left ...
+    labels = np.zeros((n, 3), np.float32)
+    labels[: n // 2, 1] = 1.0
+    labels[n // 2:, 0] = 1.0  # ... nothing: no-op. Never an enemy on the right.
+    aux = np.tile(np.array([1, 0, 3, 3], np.int8), (n, 1))
+    model = build_student((60, 80, 4), 3)
+    optimizer = keras.optimizers.Adam(1e-3)
+    build_optimizer(optimizer, model)
+    stream = ArrayStream({"observation": obs, "label": labels, "aux": aux}, 32)
+    learner = Learner(gps_step(model, optimizer, mirror=[0, 2, 1]), stream,
+                      config=TrainerConfig(steps=80, log_every=80), show_progress=False)
+    learner.run()
+    right = np.zeros((1, 60, 80, 4), np.uint8)
+    right[:, :, -20:, :] = 255
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(right)["logits"]))[0]
+    assert np.argmax(probs) == 2  # TURN_RIGHT, learnt only from mirrored copies
