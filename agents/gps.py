@@ -120,7 +120,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "basic": {"frames": 2_000, "episodes_per_iteration": 8, "steps_per_iteration": 150},
     "defend_the_center": {"frames": 30_000, "episodes_per_iteration": 4,
                           "steps_per_iteration": 400, "mode": "dagger", "label": "argmax",
-                          "mirror": True},
+                          "mirror": True, "teacher_mode": "imitable", "width": 160},
     "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4,
                         "steps_per_iteration": 500},
     "health_gathering": {"frames": 300_000, "episodes_per_iteration": 4,
@@ -133,7 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "my_way_home": {"frames": 1_000_000, "episodes_per_iteration": 8, "steps_per_iteration": 500},
 }
 """Per-scenario budgets and iteration sizes (the issue's frame targets), and for
-defend_the_center the measured best mode and labels (``docs/agents.md``)."""
+defend_the_center the measured best mode, labels, teacher and input width (``docs/agents.md``)."""
 
 FIELDS = ("observation", "label", "scores", "policy", "aux", "episode", "iteration", "teacher")
 """Dataset columns: uint8 obs, q, teacher scores, the acting student's pi, aux targets, global

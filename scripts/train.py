@@ -59,14 +59,20 @@ class TrainArgs:
     """Schedule of the teacher's acting probability (starts at 1)."""
     beta_decay: float = 0.5
     """Per-iteration factor of the exponential schedule (constant: the value itself)."""
-    teacher_mode: Literal["omniscient", "imitable"] = "omniscient"
-    """The teacher that labels (and acts)."""
+    teacher_mode: Literal["omniscient", "imitable"] | None = None
+    """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
+    preset says otherwise)."""
     eval_every: int = 2
     """Evaluate the student alone every this many iterations (and at the end)."""
     eval_episodes: int = 20
     """Evaluation episodes on fixed seeds (teacher and random get the same ones)."""
     eval_seed: int = 0
     """Seed of the first evaluation episode."""
+    width: int | None = None
+    """Observation width in pixels. Default: the scenario's preset (160 on defend_the_center),
+    else the env's 80."""
+    height: int | None = None
+    """Observation height in pixels (default: the env's 60)."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -76,6 +82,7 @@ def build_config(args: TrainArgs):
     from agents.gps import PRESETS, GPSConfig, resolve_config
     from agents.schedules import BetaSchedule
     from agents.student import StudentConfig
+    from envs.config import EnvConfig
     from envs.registry import get_spec
 
     spec = get_spec(args.scenario)
@@ -91,9 +98,13 @@ def build_config(args: TrainArgs):
         episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
         steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
         batch_size=args.batch_size, learning_rate=args.learning_rate, tau=args.tau,
-        kl_target=args.kl_target, beta=beta, teacher_mode=args.teacher_mode,
+        kl_target=args.kl_target, beta=beta,
+        teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
         eval_every=args.eval_every, eval_episodes=args.eval_episodes, eval_seed=args.eval_seed,
-        student=StudentConfig(precision=args.precision)))
+        student=StudentConfig(precision=args.precision),
+        env=EnvConfig(**{k: v for k, v in (("width", args.width or preset.get("width")),
+                                            ("height", args.height or preset.get("height")))
+                         if v is not None})))
 
 
 def load_run_config(run_dir: Path, frames: int | None):

@@ -134,3 +134,8 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     basic = build_config(TrainArgs(scenario="basic"))
     assert (basic.mode, basic.label, basic.mirror) == ("gps", "softmax", False)
     assert build_config(TrainArgs(mode="gps", label="softmax", mirror=False)).mode == "gps"
+    assert (center.teacher_mode, basic.teacher_mode) == ("imitable", "omniscient")
+    assert build_config(TrainArgs(teacher_mode="omniscient")).teacher_mode == "omniscient"
+    assert (center.env.width, center.env.height, basic.env.width) == (160, 60, 80)
+    narrow = build_config(TrainArgs(width=80))
+    assert (narrow.env.width, narrow.env.height) == (80, 60)

@@ -276,3 +276,72 @@ def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
     finally:
         env.close()
     assert terminated and not truncated and ret > 0.5  # the vest's reward, before the timeout
+
+
+def _turret_state(tic: int, enemies):
+    """A defend_the_center-like state: the player at the origin facing east; ``enemies`` are
+    ``(x, y, visible)`` demons."""
+    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+
+    names = ("DoomPlayer", *("Demon" for _ in enemies))
+    n = len(names)
+    visible = np.array([True, *(v for _, _, v in enemies)])
+    box = np.where(visible[:, None], 1.0, np.nan).astype(np.float32) * np.ones((n, 4), np.float32)
+    objects = Objects(
+        id=np.arange(n),
+        name=names,
+        category=np.array([categorize(name) for name in names], np.int8),
+        position=np.array([[0, 0, 0], *([x, y, 0] for x, y, _ in enemies)], np.float32),
+        angle=np.zeros(n, np.float32),
+        velocity=np.zeros((n, 3), np.float32),
+        visible=visible,
+        box=box,
+    )
+    r = 600.0
+    walls = Walls(
+        segments=np.array(
+            [[-r, -r, r, -r], [r, -r, r, r], [r, r, -r, r], [-r, r, -r, -r]], np.float32
+        ),
+        blocking=np.ones(4, bool),
+        one_sided=np.ones(4, bool),
+    )
+    player = PlayerState(
+        position=np.zeros(3, np.float32),
+        angle=0.0,
+        velocity=np.zeros(3, np.float32),
+        health=100.0,
+        armor=0.0,
+        ammo=0.0,
+        weapon=1,
+    )
+    return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
+
+
+def _turn(teacher, scores) -> str:
+    name = teacher.action_names[int(np.argmax(scores))]
+    return "left" if "TURN_LEFT" in name else "right" if "TURN_RIGHT" in name else "none"
+
+
+def test_imitable_shooter_aims_at_the_visible_enemy_nearest_the_crosshair():
+    # A close demon 39 degrees left, a far one 14 degrees right, both on screen.
+    enemies = [(100.0, 80.0, True), (400.0, -100.0, True)]
+    omniscient = teachers.make("defend_the_center", "omniscient")
+    omniscient.reset()
+    assert _turn(omniscient, omniscient.action_scores(_turret_state(10, enemies))) == "left"
+    imitable = teachers.make("defend_the_center", "imitable")
+    imitable.reset()
+    assert _turn(imitable, imitable.action_scores(_turret_state(10, enemies))) == "right"
+
+
+def test_imitable_shooter_prefers_what_is_on_screen_to_what_it_remembers():
+    teacher = teachers.make("defend_the_center", "imitable")
+    teacher.reset()
+    # Seen at tic 10 just right of the aim, then gone from the screen while another shows up left.
+    teacher.action_scores(_turret_state(10, [(300.0, -30.0, True), (300.0, 200.0, False)]))
+    scores = teacher.action_scores(_turret_state(14, [(300.0, -30.0, False), (300.0, 200.0, True)]))
+    assert _turn(teacher, scores) == "left"
+    # With nothing on screen it turns toward the one it remembers.
+    alone = teachers.make("defend_the_center", "imitable")
+    alone.reset()
+    alone.action_scores(_turret_state(10, [(300.0, -150.0, True)]))
+    assert _turn(alone, alone.action_scores(_turret_state(14, [(300.0, -150.0, False)]))) == "right"
