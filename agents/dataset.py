@@ -50,8 +50,9 @@ class ShardedDataset:
         fields: the names every shard must hold; a shard missing one counts as corrupt.
     """
 
-    def __init__(self, directory: str | Path, shard_size: int = 2048,
-                 fields: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, directory: str | Path, shard_size: int = 2048, fields: tuple[str, ...] | None = None
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.shard_size = int(shard_size)
@@ -140,15 +141,19 @@ class ShardedDataset:
                 raise ValueError("fields of different lengths")
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
             self.corrupt.append(path)
-            print(f"dataset: skipping corrupt shard {path} ({type(error).__name__}: "
-                  f"{str(error).splitlines()[0] if str(error) else 'unreadable'})", file=sys.stderr)
+            print(
+                f"dataset: skipping corrupt shard {path} ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else 'unreadable'})",
+                file=sys.stderr,
+            )
             return None
         return arrays
 
     def load(self) -> dict[str, np.ndarray]:
         """All readable rows, concatenated in write order (shards already read are cached)."""
-        new = [p for p in self.shards()
-               if p.name not in self._loaded_files and p not in self.corrupt]
+        new = [
+            p for p in self.shards() if p.name not in self._loaded_files and p not in self.corrupt
+        ]
         parts: dict[str, list[np.ndarray]] = {k: [v] for k, v in self._loaded.items()}
         for path in new:
             arrays = self._read(path)
@@ -157,8 +162,11 @@ class ShardedDataset:
                 continue
             if parts and set(arrays) != set(parts):
                 self.corrupt.append(path)
-                print(f"dataset: skipping shard {path} with fields {sorted(arrays)} "
-                      f"(expected {sorted(parts)})", file=sys.stderr)
+                print(
+                    f"dataset: skipping shard {path} with fields {sorted(arrays)} "
+                    f"(expected {sorted(parts)})",
+                    file=sys.stderr,
+                )
                 continue
             for key, value in arrays.items():
                 parts.setdefault(key, []).append(value)

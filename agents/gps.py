@@ -118,18 +118,33 @@ class GPSConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "basic": {"frames": 2_000, "episodes_per_iteration": 8, "steps_per_iteration": 150},
-    "defend_the_center": {"frames": 30_000, "episodes_per_iteration": 4,
-                          "steps_per_iteration": 400, "mode": "dagger", "label": "argmax",
-                          "mirror": True, "teacher_mode": "imitable", "width": 160},
-    "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4,
-                        "steps_per_iteration": 500},
-    "health_gathering": {"frames": 300_000, "episodes_per_iteration": 4,
-                         "steps_per_iteration": 500},
-    "health_gathering_supreme": {"frames": 300_000, "episodes_per_iteration": 4,
-                                 "steps_per_iteration": 500},
+    "defend_the_center": {
+        "frames": 30_000,
+        "episodes_per_iteration": 4,
+        "steps_per_iteration": 400,
+        "mode": "dagger",
+        "label": "argmax",
+        "mirror": True,
+        "teacher_mode": "imitable",
+        "width": 160,
+    },
+    "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4, "steps_per_iteration": 500},
+    "health_gathering": {
+        "frames": 300_000,
+        "episodes_per_iteration": 4,
+        "steps_per_iteration": 500,
+    },
+    "health_gathering_supreme": {
+        "frames": 300_000,
+        "episodes_per_iteration": 4,
+        "steps_per_iteration": 500,
+    },
     "take_cover": {"frames": 300_000, "episodes_per_iteration": 4, "steps_per_iteration": 500},
-    "deadly_corridor": {"frames": 1_000_000, "episodes_per_iteration": 8,
-                        "steps_per_iteration": 500},
+    "deadly_corridor": {
+        "frames": 1_000_000,
+        "episodes_per_iteration": 8,
+        "steps_per_iteration": 500,
+    },
     "my_way_home": {"frames": 1_000_000, "episodes_per_iteration": 8, "steps_per_iteration": 500},
 }
 """Per-scenario budgets and iteration sizes (the issue's frame targets), and for
@@ -155,8 +170,9 @@ class MixingActor:
 
     needs_engine_state = True
 
-    def __init__(self, teacher: TeacherActor, student: StudentActor, beta: float,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self, teacher: TeacherActor, student: StudentActor, beta: float, rng: np.random.Generator
+    ) -> None:
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
         self.last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -164,8 +180,9 @@ class MixingActor:
         self.teacher.reset(env_index)
         self.student.reset(env_index)
 
-    def act(self, observations: np.ndarray,
-            states: Sequence[EngineState | None] | None) -> np.ndarray:
+    def act(
+        self, observations: np.ndarray, states: Sequence[EngineState | None] | None
+    ) -> np.ndarray:
         scores = self.teacher.action_scores(states).astype(np.float32)
         probs = self.student.probabilities(observations)
         use_teacher = self.rng.random(len(observations)) < self.beta
@@ -180,12 +197,19 @@ class _Collector:
     class BudgetReachedError(Exception):
         """The frame budget is spent (raised out of the episode loop)."""
 
-    def __init__(self, actor: MixingActor, frame_skip: int, frames_left: int,
-                 episode_offset: int, enemy_columns: int) -> None:
+    def __init__(
+        self,
+        actor: MixingActor,
+        frame_skip: int,
+        frames_left: int,
+        episode_offset: int,
+        enemy_columns: int,
+    ) -> None:
         self.actor, self.frame_skip, self.frames_left = actor, frame_skip, frames_left
         self.episode_offset, self.enemy_columns = episode_offset, enemy_columns
-        self.rows: dict[str, list[np.ndarray]] = {k: [] for k in FIELDS if k not in
-                                                  ("label", "iteration")}
+        self.rows: dict[str, list[np.ndarray]] = {
+            k: [] for k in FIELDS if k not in ("label", "iteration")
+        }
         self.frames = 0
         self.returns: dict[int, float] = {}
 
@@ -214,10 +238,18 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     if config.mode not in ("gps", "dagger", "bc"):
         raise UserError(f"--mode must be gps, dagger or bc, not {config.mode!r}")
     if config.teacher_mode not in ("omniscient", "imitable"):
-        raise UserError(f"--teacher-mode must be omniscient or imitable, not "
-                        f"{config.teacher_mode!r}")
-    for name in ("frames", "num_envs", "episodes_per_iteration", "steps_per_iteration",
-                 "batch_size", "eval_episodes", "eval_every"):
+        raise UserError(
+            f"--teacher-mode must be omniscient or imitable, not {config.teacher_mode!r}"
+        )
+    for name in (
+        "frames",
+        "num_envs",
+        "episodes_per_iteration",
+        "steps_per_iteration",
+        "batch_size",
+        "eval_episodes",
+        "eval_every",
+    ):
         if getattr(config, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if config.tau <= 0 or config.kl_target <= 0:
@@ -284,16 +316,27 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     run_dir = Path(run_dir)
     spec = get_spec(config.scenario)
     state_path = run_dir / "state.json"
-    state: dict[str, Any] = (json.loads(state_path.read_text()) if state_path.exists() else
-                             {"iteration": 0, "trained": True, "frames": 0, "episodes": 0,
-                              "shards": 0, "eta": config.eta_init, "wall_seconds": 0.0,
-                              "history": []})
+    state: dict[str, Any] = (
+        json.loads(state_path.read_text())
+        if state_path.exists()
+        else {
+            "iteration": 0,
+            "trained": True,
+            "frames": 0,
+            "episodes": 0,
+            "shards": 0,
+            "eta": config.eta_init,
+            "wall_seconds": 0.0,
+            "history": [],
+        }
+    )
     seed_everything(config.seed)
     set_precision(config.student.precision)
     env_config = dataclasses.replace(config.env, engine_state=True, engine_state_in_info=True)
     model = build_student(env_config.observation_shape, len(spec.actions), config.student)
-    optimizer = wrap_optimizer(keras.optimizers.Adam(config.learning_rate),
-                               config.student.precision)
+    optimizer = wrap_optimizer(
+        keras.optimizers.Adam(config.learning_rate), config.student.precision
+    )
     build_optimizer(optimizer, model)
     logger = Logger(run_dir / "tb")
     if state["iteration"] == 0:
@@ -302,19 +345,27 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
     if config.mirror and mirror is None:
         raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
-    learner = Learner(gps_step(model, optimizer, config.aux_weight, mirror,
-                               config.student.enemy_columns), stream,
-                      config=TrainerConfig(steps=10**9, log_every=config.log_every, eval_every=0,
-                                           checkpoint_every=0),
-                      trackables={"model": model, "optimizer": optimizer}, logger=logger,
-                      checkpoint_dir=run_dir / "checkpoints", batch_size=config.batch_size,
-                      show_progress=False)
+    learner = Learner(
+        gps_step(model, optimizer, config.aux_weight, mirror, config.student.enemy_columns),
+        stream,
+        config=TrainerConfig(
+            steps=10**9, log_every=config.log_every, eval_every=0, checkpoint_every=0
+        ),
+        trackables={"model": model, "optimizer": optimizer},
+        logger=logger,
+        checkpoint_dir=run_dir / "checkpoints",
+        batch_size=config.batch_size,
+        show_progress=False,
+    )
     learner.restore()
     dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=FIELDS)
     orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
     if orphans:
-        print(f"dataset: {len(orphans)} shard(s) of an interrupted iteration set aside as "
-              f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)", flush=True)
+        print(
+            f"dataset: {len(orphans)} shard(s) of an interrupted iteration set aside as "
+            f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
+            flush=True,
+        )
     student = StudentActor(model, greedy=not config.student_sampling, seed=config.seed)
     teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
     started = time.perf_counter() - state["wall_seconds"]
@@ -328,8 +379,14 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         _write_json(state_path, state)
 
     def score(actor: Any, name: str) -> dict[str, Any]:
-        result = evaluate(spec, actor, episodes=config.eval_episodes, seed=config.eval_seed,
-                          env=vec, show_progress=False)
+        result = evaluate(
+            spec,
+            actor,
+            episodes=config.eval_episodes,
+            seed=config.eval_seed,
+            env=vec,
+            show_progress=False,
+        )
         return summary(result, policy=name)
 
     vec = make_vector_env(spec, config.num_envs, env_config)
@@ -337,18 +394,26 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         if "teacher_eval" not in state:
             state["teacher_eval"] = score(teacher, "teacher")
             state["random_eval"] = score(RandomActor(len(spec.actions), config.seed), "random")
-            logger.write({"teacher/return": state["teacher_eval"]["mean_return"],
-                          "teacher/random_return": state["random_eval"]["mean_return"]}, 0)
+            logger.write(
+                {
+                    "teacher/return": state["teacher_eval"]["mean_return"],
+                    "teacher/random_return": state["random_eval"]["mean_return"],
+                },
+                0,
+            )
             save_state()
-            say(f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
+            say(
+                f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
                 f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
-                f"{config.eval_seed + config.eval_episodes - 1}")
+                f"{config.eval_seed + config.eval_episodes - 1}"
+            )
         while True:
             if state["trained"]:
                 if state["frames"] >= config.frames:
                     break
-                _collect(config, state, state["iteration"], vec, teacher, student, dataset,
-                         logger, say)
+                _collect(
+                    config, state, state["iteration"], vec, teacher, student, dataset, logger, say
+                )
                 save_state()
             k = state["iteration"] - 1
             arrays = dataset.load()
@@ -356,8 +421,10 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
             stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
             learner.run(until=(k + 1) * config.steps_per_iteration)
             state["trained"] = True
-            logger.write({"data/samples": len(train["label"]),
-                          "data/corrupt_shards": len(dataset.corrupt)}, state["frames"])
+            logger.write(
+                {"data/samples": len(train["label"]), "data/corrupt_shards": len(dataset.corrupt)},
+                state["frames"],
+            )
             last = state["frames"] >= config.frames
             if (k + 1) % config.eval_every == 0 or last:
                 _evaluate_student(config, state, student, vec, logger, say)
@@ -371,42 +438,68 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         logger.close()
     export_saved_model(model, run_dir / "saved_model")
     result = {
-        "scenario": spec.name, "mode": config.mode, "seed": config.seed,
-        "teacher_mode": config.teacher_mode, "frames": state["frames"],
-        "episodes": state["episodes"], "iterations": state["iteration"],
-        "optimizer_steps": learner.steps, "wall_seconds": round(state["wall_seconds"], 1),
-        "student": state["history"][-1]["eval"], "teacher": state["teacher_eval"],
+        "scenario": spec.name,
+        "mode": config.mode,
+        "seed": config.seed,
+        "teacher_mode": config.teacher_mode,
+        "frames": state["frames"],
+        "episodes": state["episodes"],
+        "iterations": state["iteration"],
+        "optimizer_steps": learner.steps,
+        "wall_seconds": round(state["wall_seconds"], 1),
+        "student": state["history"][-1]["eval"],
+        "teacher": state["teacher_eval"],
         "random": state["random_eval"],
         "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
-        "corrupt_shards": len(dataset.corrupt), "run_dir": str(run_dir),
+        "corrupt_shards": len(dataset.corrupt),
+        "run_dir": str(run_dir),
     }
     _write_json(run_dir / "summary.json", result)
     return result
 
 
-def _collect(config: GPSConfig, state: dict[str, Any], k: int, vec: Any, teacher: TeacherActor,
-             student: StudentActor, dataset: ShardedDataset, logger: Any, say: Any) -> None:
+def _collect(
+    config: GPSConfig,
+    state: dict[str, Any],
+    k: int,
+    vec: Any,
+    teacher: TeacherActor,
+    student: StudentActor,
+    dataset: ShardedDataset,
+    logger: Any,
+    say: Any,
+) -> None:
     """Phase 1-3 of iteration ``k``: mixed rollouts, labels, dataset append, dual step."""
     beta = config.beta(k)
     rng = np.random.default_rng([config.seed, k])
     actor = MixingActor(teacher, student, beta, rng)
-    collector = _Collector(actor, config.env.frame_skip, config.frames - state["frames"],
-                           state["episodes"], config.student.enemy_columns)
+    collector = _Collector(
+        actor,
+        config.env.frame_skip,
+        config.frames - state["frames"],
+        state["episodes"],
+        config.student.enemy_columns,
+    )
     calls_before, seconds_before = student.calls, student.seconds
     started = time.perf_counter()
     seed = TRAIN_SEED_BASE * (config.seed + 1) + state["episodes"]
     with contextlib.suppress(_Collector.BudgetReachedError):
-        run_episodes(vec, actor, config.episodes_per_iteration, seed, on_step=collector,
-                     show_progress=False)
+        run_episodes(
+            vec, actor, config.episodes_per_iteration, seed, on_step=collector, show_progress=False
+        )
     elapsed = time.perf_counter() - started
     rows = collector.arrays()
     eta = state["eta"] if config.mode == "gps" else 0.0
-    labels = gps_labels(rows["scores"], rows["policy"], config.tau, eta, config.label,
-                        config.label_smoothing)
+    labels = gps_labels(
+        rows["scores"], rows["policy"], config.tau, eta, config.label, config.label_smoothing
+    )
     kl = float(kl_divergence(labels, rows["policy"]).mean())
-    kl_teacher = float(kl_divergence(teacher_labels(rows["scores"], config.tau, config.label,
-                                                    config.label_smoothing),
-                                     rows["policy"]).mean())
+    kl_teacher = float(
+        kl_divergence(
+            teacher_labels(rows["scores"], config.tau, config.label, config.label_smoothing),
+            rows["policy"],
+        ).mean()
+    )
     n = len(labels)
     dataset.append({**rows, "label": labels, "iteration": np.full(n, k, np.int32)})
     dataset.flush()
@@ -420,39 +513,63 @@ def _collect(config: GPSConfig, state: dict[str, Any], k: int, vec: Any, teacher
     steps = collector.frames // config.env.frame_skip
     calls = max(student.calls - calls_before, 1)
     rollout_return = float(np.mean(list(collector.returns.values()))) if collector.returns else 0.0
-    logger.write({
-        "teacher/beta": beta, "teacher/eta": eta, "teacher/kl": kl,
-        "teacher/kl_teacher_label": kl_teacher,
-        "teacher/teacher_action_fraction": float(rows["teacher"].mean()),
-        "teacher/rollout_return": rollout_return,
-        "data/frames": state["frames"], "data/episodes": state["episodes"],
-        "data/shards": len(dataset.shards()),
-        "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
-        "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
-    }, state["frames"])
-    say(f"iter {k:3d}  frames {state['frames']:>8,}/{config.frames:,}  beta {beta:.2f}  "
-        f"eta {eta:.2f}  kl {kl:.3f}  rollout return {rollout_return:.1f}  rows {n}")
+    logger.write(
+        {
+            "teacher/beta": beta,
+            "teacher/eta": eta,
+            "teacher/kl": kl,
+            "teacher/kl_teacher_label": kl_teacher,
+            "teacher/teacher_action_fraction": float(rows["teacher"].mean()),
+            "teacher/rollout_return": rollout_return,
+            "data/frames": state["frames"],
+            "data/episodes": state["episodes"],
+            "data/shards": len(dataset.shards()),
+            "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
+            "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
+        },
+        state["frames"],
+    )
+    say(
+        f"iter {k:3d}  frames {state['frames']:>8,}/{config.frames:,}  beta {beta:.2f}  "
+        f"eta {eta:.2f}  kl {kl:.3f}  rollout return {rollout_return:.1f}  rows {n}"
+    )
 
 
-def _evaluate_student(config: GPSConfig, state: dict[str, Any], student: StudentActor, vec: Any,
-                      logger: Any, say: Any) -> None:
+def _evaluate_student(
+    config: GPSConfig, state: dict[str, Any], student: StudentActor, vec: Any, logger: Any, say: Any
+) -> None:
     """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip."""
     strip = _FrameStrip(student)
-    result = evaluate(config.scenario, strip, episodes=config.eval_episodes,
-                      seed=config.eval_seed, env=vec, show_progress=False)
+    result = evaluate(
+        config.scenario,
+        strip,
+        episodes=config.eval_episodes,
+        seed=config.eval_seed,
+        env=vec,
+        show_progress=False,
+    )
     report = summary(result, policy="student")
     teacher = state["teacher_eval"]["mean_return"]
     ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
-    state["history"].append({"frames": state["frames"], "iteration": state["iteration"],
-                             "eval": report})
-    logger.write({"eval/return": report["mean_return"], "eval/return_std": report["std_return"],
-                  "eval/length": report["mean_length"], "eval/return_vs_teacher": ratio},
-                 state["frames"])
+    state["history"].append(
+        {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
+    )
+    logger.write(
+        {
+            "eval/return": report["mean_return"],
+            "eval/return_std": report["std_return"],
+            "eval/length": report["mean_length"],
+            "eval/return_vs_teacher": ratio,
+        },
+        state["frames"],
+    )
     image = strip.image()
     if image is not None:
         logger.image("eval/frames", image, state["frames"])
-    say(f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
-        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f})")
+    say(
+        f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
+        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f})"
+    )
 
 
 def export_saved_model(model: Any, path: str | Path) -> Path:
@@ -469,7 +586,8 @@ def export_saved_model(model: Any, path: str | Path) -> Path:
         probs = tf.nn.softmax(model(observation, training=False)["logits"])
         return {"probabilities": probs, "action": tf.argmax(probs, axis=-1, output_type=tf.int32)}
 
-    archive.add_endpoint("serve", serve,
-                         input_signature=[tf.TensorSpec((None, *shape), tf.uint8, "observation")])
+    archive.add_endpoint(
+        "serve", serve, input_signature=[tf.TensorSpec((None, *shape), tf.uint8, "observation")]
+    )
     archive.write_out(str(path), verbose=False)
     return path

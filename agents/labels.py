@@ -31,8 +31,9 @@ def teacher_distribution(scores: np.ndarray, tau: float) -> np.ndarray:
     return np.exp(_log_softmax(np.asarray(scores, np.float64) / max(tau, _TINY))).astype(np.float32)
 
 
-def argmax_distribution(scores: np.ndarray, smoothing: float = 0.05,
-                        tie: float = 1e-6) -> np.ndarray:
+def argmax_distribution(
+    scores: np.ndarray, smoothing: float = 0.05, tie: float = 1e-6
+) -> np.ndarray:
     """The teacher's best action(s) with ``1 - smoothing`` of the mass, the rest spread evenly.
 
     Actions within ``tie`` of the best score share the mass equally. Unlike ``softmax(scores /
@@ -47,8 +48,9 @@ def argmax_distribution(scores: np.ndarray, smoothing: float = 0.05,
     return (hard * (1.0 - smoothing) + smoothing / scores.shape[-1]).astype(np.float32)
 
 
-def teacher_labels(scores: np.ndarray, tau: float, kind: str = "softmax",
-                   smoothing: float = 0.05) -> np.ndarray:
+def teacher_labels(
+    scores: np.ndarray, tau: float, kind: str = "softmax", smoothing: float = 0.05
+) -> np.ndarray:
     """The teacher's labels: ``softmax(scores / tau)`` or :func:`argmax_distribution`."""
     if kind == "argmax":
         return argmax_distribution(scores, smoothing)
@@ -57,8 +59,14 @@ def teacher_labels(scores: np.ndarray, tau: float, kind: str = "softmax",
     return teacher_distribution(scores, tau)
 
 
-def gps_labels(scores: np.ndarray, student_probs: np.ndarray, tau: float,
-               eta: float, kind: str = "softmax", smoothing: float = 0.05) -> np.ndarray:
+def gps_labels(
+    scores: np.ndarray,
+    student_probs: np.ndarray,
+    tau: float,
+    eta: float,
+    kind: str = "softmax",
+    smoothing: float = 0.05,
+) -> np.ndarray:
     """The soft labels ``q(a|s)`` (rows sum to 1).
 
     Args:
@@ -87,8 +95,9 @@ def kl_divergence(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.sum(q * (np.log(q + _TINY) - np.log(p + _TINY)), axis=-1)
 
 
-def update_eta(eta: float, kl: float, target: float, learning_rate: float = 1.0,
-               max_eta: float = 100.0) -> float:
+def update_eta(
+    eta: float, kl: float, target: float, learning_rate: float = 1.0, max_eta: float = 100.0
+) -> float:
     """One dual step on ``eta``: ``eta + lr * (KL / target - 1)``, kept in ``[0, max_eta]``.
 
     The KL is measured relative to its target so that one learning rate suits any target; a KL

@@ -18,8 +18,12 @@ from agents.student import AUX_NAMES
 from core.data import ArrayStream
 from core.precision import scale_loss
 
-MIRRORED_BUTTONS = {"TURN_LEFT": "TURN_RIGHT", "TURN_RIGHT": "TURN_LEFT",
-                    "MOVE_LEFT": "MOVE_RIGHT", "MOVE_RIGHT": "MOVE_LEFT"}
+MIRRORED_BUTTONS = {
+    "TURN_LEFT": "TURN_RIGHT",
+    "TURN_RIGHT": "TURN_LEFT",
+    "MOVE_LEFT": "MOVE_RIGHT",
+    "MOVE_RIGHT": "MOVE_LEFT",
+}
 
 
 def mirror_permutation(action_names: Sequence[str]) -> list[int] | None:
@@ -37,9 +41,13 @@ def mirror_permutation(action_names: Sequence[str]) -> list[int] | None:
     return out
 
 
-def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
-             aux_weight: float = 0.5, mirror: Sequence[int] | None = None,
-             enemy_columns: int = 5) -> callable:
+def gps_step(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    aux_weight: float = 0.5,
+    mirror: Sequence[int] | None = None,
+    enemy_columns: int = 5,
+) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}``.
 
     With ``mirror`` (a :func:`mirror_permutation`), each sample is flipped left-right with
@@ -65,8 +73,9 @@ def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
         observation, aux = batch["observation"], tf.cast(batch["aux"], tf.int32)
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5
-            observation = tf.where(flip[:, None, None, None], tf.reverse(observation, [2]),
-                                   observation)
+            observation = tf.where(
+                flip[:, None, None, None], tf.reverse(observation, [2]), observation
+            )
             labels = tf.where(flip[:, None], tf.gather(labels, perm, axis=1), labels)
             column = aux[:, 1]
             column = tf.where(flip & (column >= 0), enemy_columns - 1 - column, column)
@@ -83,12 +92,14 @@ def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
                 known = target >= 0
                 logits = tf.cast(outputs[name], tf.float32)
                 per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    tf.maximum(target, 0), logits)
+                    tf.maximum(target, 0), logits
+                )
                 weight = tf.cast(known, tf.float32)
                 count = tf.maximum(tf.reduce_sum(weight), 1.0)
                 aux_total += tf.reduce_sum(per_row * weight) / count
-                hit = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target),
-                              tf.float32)
+                hit = tf.cast(
+                    tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target), tf.float32
+                )
                 metrics[f"aux_{name}_accuracy"] = tf.reduce_sum(hit * weight) / count
             total = loss + aux_weight * aux_total
             scaled = scale_loss(optimizer, total)
@@ -96,16 +107,19 @@ def gps_step(model: keras.Model, optimizer: keras.optimizers.Optimizer,
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
         pi = tf.exp(log_pi)
-        metrics.update({
-            "loss": loss,
-            "kl": loss - tf.reduce_mean(entropy_q),
-            "accuracy": tf.reduce_mean(tf.cast(tf.equal(tf.argmax(log_pi, -1),
-                                                        tf.argmax(labels, -1)), tf.float32)),
-            "entropy": tf.reduce_mean(-tf.reduce_sum(pi * log_pi, axis=-1)),
-            "aux_loss": aux_total,
-            "total_loss": total,
-            "grad_norm": tf.linalg.global_norm(grads),
-        })
+        metrics.update(
+            {
+                "loss": loss,
+                "kl": loss - tf.reduce_mean(entropy_q),
+                "accuracy": tf.reduce_mean(
+                    tf.cast(tf.equal(tf.argmax(log_pi, -1), tf.argmax(labels, -1)), tf.float32)
+                ),
+                "entropy": tf.reduce_mean(-tf.reduce_sum(pi * log_pi, axis=-1)),
+                "aux_loss": aux_total,
+                "total_loss": total,
+                "grad_norm": tf.linalg.global_norm(grads),
+            }
+        )
         return metrics
 
     return step

@@ -28,8 +28,9 @@ class BetaSchedule:
 
     def __post_init__(self) -> None:
         if self.kind not in ("constant", "linear", "exponential"):
-            raise UserError(f"beta schedule must be constant, linear or exponential, not "
-                            f"{self.kind!r}")
+            raise UserError(
+                f"beta schedule must be constant, linear or exponential, not {self.kind!r}"
+            )
         for name in ("start", "end", "decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise UserError(f"beta {name} must be in [0, 1], got {getattr(self, name)}")

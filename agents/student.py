@@ -59,8 +59,12 @@ def aux_head_sizes(config: StudentConfig) -> dict[str, int]:
     """Auxiliary head name -> number of classes (empty when the heads are off)."""
     if not config.aux_heads:
         return {}
-    return {"enemy_visible": 2, "enemy_column": config.enemy_columns,
-            "health_band": len(HEALTH_BANDS) + 1, "ammo_band": len(AMMO_BANDS) + 1}
+    return {
+        "enemy_visible": 2,
+        "enemy_column": config.enemy_columns,
+        "health_band": len(HEALTH_BANDS) + 1,
+        "ammo_band": len(AMMO_BANDS) + 1,
+    }
 
 
 AUX_NAMES = ("enemy_visible", "enemy_column", "health_band", "ammo_band")
@@ -90,8 +94,9 @@ def aux_targets(states: Sequence[EngineState | None], enemy_columns: int = 5) ->
     return out
 
 
-def build_student(observation_shape: tuple[int, int, int], num_actions: int,
-                  config: StudentConfig | None = None) -> keras.Model:
+def build_student(
+    observation_shape: tuple[int, int, int], num_actions: int, config: StudentConfig | None = None
+) -> keras.Model:
     """Builds the student.
 
     Args:
@@ -106,8 +111,14 @@ def build_student(observation_shape: tuple[int, int, int], num_actions: int,
     config = config or StudentConfig()
     inputs = keras.Input(observation_shape, dtype="uint8", name="observation")
     x = keras.layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
-    x = keras.layers.Conv2D(config.stem_filters, 5, strides=config.stem_stride, padding="same",
-                            activation="relu", name="stem")(x)
+    x = keras.layers.Conv2D(
+        config.stem_filters,
+        5,
+        strides=config.stem_stride,
+        padding="same",
+        activation="relu",
+        name="stem",
+    )(x)
     x = dilated_conv_stack(config.dilated_filters, config.dilated_layers, name="dilated")(x)
     x = keras.layers.Conv2D(config.bottleneck_filters, 1, activation="relu", name="bottleneck")(x)
     x = keras.layers.Flatten(name="flatten")(x)
@@ -116,4 +127,3 @@ def build_student(observation_shape: tuple[int, int, int], num_actions: int,
     for name, size in aux_head_sizes(config).items():
         outputs[name] = keras.layers.Dense(size, dtype="float32", name=f"aux_{name}")(features)
     return keras.Model(inputs, outputs, name="student")
-

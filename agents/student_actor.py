@@ -42,7 +42,8 @@ class StudentActor:
         shape = tuple(model.inputs[0].shape[1:])
         self._probabilities = tf.function(
             lambda x: tf.nn.softmax(model(x, training=False)["logits"]),
-            input_signature=[tf.TensorSpec((None, *shape), tf.uint8)])
+            input_signature=[tf.TensorSpec((None, *shape), tf.uint8)],
+        )
         self.calls = 0
         self.seconds = 0.0
         """Total time spent in network calls (for ``perf/inference_ms``)."""
@@ -66,8 +67,9 @@ class StudentActor:
         draws = self._rng.random((len(probs), 1)) * cumulative[:, -1:]
         return np.minimum((draws > cumulative).sum(-1), probs.shape[-1] - 1)
 
-    def act(self, observations: np.ndarray,
-            states: Sequence[EngineState | None] | None = None) -> np.ndarray:
+    def act(
+        self, observations: np.ndarray, states: Sequence[EngineState | None] | None = None
+    ) -> np.ndarray:
         return self.choose(self.probabilities(observations))
 
     @property
@@ -96,8 +98,9 @@ def find_run_dir(path: str | Path) -> tuple[Path, str | None]:
     raise UserError(f"{path}: not a student run directory or checkpoint (no config.json found)")
 
 
-def restore_student(run_dir: str | Path, prefix: str | None = None
-                    ) -> tuple[keras.Model, dict[str, Any], EnvConfig]:
+def restore_student(
+    run_dir: str | Path, prefix: str | None = None
+) -> tuple[keras.Model, dict[str, Any], EnvConfig]:
     """Rebuilds a student from its run's ``config.json`` and restores its weights.
 
     Returns:

@@ -59,20 +59,33 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
     model = build_student(shape, num_actions, config)
     optimizer = keras.optimizers.Adam(1e-3)
     build_optimizer(optimizer, model)
-    stream = ArrayStream({"observation": obs, "label": labels, "aux": np.zeros(
-        (args.samples, 4), np.int8)}, args.batch_size)
-    learner = Learner(gps_step(model, optimizer), stream,
-                      config=TrainerConfig(steps=10**9, log_every=10**9), show_progress=False)
+    stream = ArrayStream(
+        {"observation": obs, "label": labels, "aux": np.zeros((args.samples, 4), np.int8)},
+        args.batch_size,
+    )
+    learner = Learner(
+        gps_step(model, optimizer),
+        stream,
+        config=TrainerConfig(steps=10**9, log_every=10**9),
+        show_progress=False,
+    )
     learner.run(until=10)
     started = time.perf_counter()
     learner.run(until=10 + args.steps)
     ours = args.steps * args.batch_size / (time.perf_counter() - started)
 
     model = build_student(shape, num_actions, config)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss={"logits": keras.losses.CategoricalCrossentropy(from_logits=True)})
-    data = (tf.data.Dataset.from_tensor_slices((obs, {"logits": labels})).repeat()
-            .shuffle(args.samples).batch(args.batch_size).prefetch(tf.data.AUTOTUNE))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss={"logits": keras.losses.CategoricalCrossentropy(from_logits=True)},
+    )
+    data = (
+        tf.data.Dataset.from_tensor_slices((obs, {"logits": labels}))
+        .repeat()
+        .shuffle(args.samples)
+        .batch(args.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     model.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
@@ -103,8 +116,9 @@ def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
 
             run_episodes(vec, actor, args.num_envs, 0, on_step=count, show_progress=False)
             steps[0] = 0
-            result = run_episodes(vec, actor, args.episodes, 100, on_step=count,
-                                  show_progress=False)
+            result = run_episodes(
+                vec, actor, args.episodes, 100, on_step=count, show_progress=False
+            )
             rates.append(steps[0] / result.wall_seconds)
     finally:
         vec.close()
@@ -119,25 +133,29 @@ def main() -> None:
     ours, fit = _learner_rates(args, len(get_spec(args.scenario).actions))
     env_alone, with_student, inference_ms = _rollout_rates(args)
     report = {
-        "learner_samples_per_sec": round(ours, 1), "fit_samples_per_sec": round(fit, 1),
+        "learner_samples_per_sec": round(ours, 1),
+        "fit_samples_per_sec": round(fit, 1),
         "learner_vs_fit": round(ours / fit, 3),
         "env_steps_per_sec": round(env_alone, 1),
         "student_rollout_steps_per_sec": round(with_student, 1),
         "rollout_vs_env": round(with_student / env_alone, 3),
-        "inference_ms_per_batch": round(inference_ms, 2), "num_envs": args.num_envs,
+        "inference_ms_per_batch": round(inference_ms, 2),
+        "num_envs": args.num_envs,
         "batch_size": args.batch_size,
     }
     if args.json:
         print(json.dumps(report))
         return
-    print(f"| measurement | value | target |\n|---|---:|---|\n"
-          f"| learner step (core Learner), samples/s | {ours:.0f} | |\n"
-          f"| model.fit, samples/s | {fit:.0f} | |\n"
-          f"| learner / fit | {ours / fit:.2f}x | >= 1.0x |\n"
-          f"| env alone ({args.num_envs} envs, random actions), steps/s | {env_alone:.0f} | |\n"
-          f"| env + batched student, steps/s | {with_student:.0f} | |\n"
-          f"| student rollout / env alone | {with_student / env_alone:.2f}x | >= 0.5x |\n"
-          f"| student inference per vector step | {inference_ms:.2f} ms | |")
+    print(
+        f"| measurement | value | target |\n|---|---:|---|\n"
+        f"| learner step (core Learner), samples/s | {ours:.0f} | |\n"
+        f"| model.fit, samples/s | {fit:.0f} | |\n"
+        f"| learner / fit | {ours / fit:.2f}x | >= 1.0x |\n"
+        f"| env alone ({args.num_envs} envs, random actions), steps/s | {env_alone:.0f} | |\n"
+        f"| env + batched student, steps/s | {with_student:.0f} | |\n"
+        f"| student rollout / env alone | {with_student / env_alone:.2f}x | >= 0.5x |\n"
+        f"| student inference per vector step | {inference_ms:.2f} ms | |"
+    )
 
 
 if __name__ == "__main__":

@@ -38,16 +38,23 @@ class DemoArgs:
 def table(result: dict) -> str:
     """The student / teacher / random table of a run summary (same seeds for all three)."""
     teacher = result["teacher"]["mean_return"]
-    rows = [("student", result["student"]), ("teacher", result["teacher"]),
-            ("random", result["random"])]
+    rows = [
+        ("student", result["student"]),
+        ("teacher", result["teacher"]),
+        ("random", result["random"]),
+    ]
     seeds = result["student"]["seeds"]
-    lines = [f"{result['scenario']}: {len(seeds)} episodes on seeds {seeds[0]}..{seeds[-1]}",
-             "| policy  | mean return | std   | vs teacher |",
-             "|---------|------------:|------:|-----------:|"]
+    lines = [
+        f"{result['scenario']}: {len(seeds)} episodes on seeds {seeds[0]}..{seeds[-1]}",
+        "| policy  | mean return | std   | vs teacher |",
+        "|---------|------------:|------:|-----------:|",
+    ]
     for name, report in rows:
         ratio = f"{report['mean_return'] / teacher:.0%}" if teacher > 0 else "-"
-        lines.append(f"| {name:<7} | {report['mean_return']:11.2f} | {report['std_return']:5.2f} "
-                     f"| {ratio:>10} |")
+        lines.append(
+            f"| {name:<7} | {report['mean_return']:11.2f} | {report['std_return']:5.2f} "
+            f"| {ratio:>10} |"
+        )
     return "\n".join(lines)
 
 
@@ -58,19 +65,30 @@ def main(argv: list[str]) -> int:
     from core.run_dir import make_run_dir, save_config
     from scripts.train import TrainArgs, build_config
 
-    config = build_config(TrainArgs(scenario=args.scenario, mode=args.mode, frames=args.frames,
-                                    seed=args.seed, runs=args.runs,
-                                    eval_episodes=args.eval_episodes))
+    config = build_config(
+        TrainArgs(
+            scenario=args.scenario,
+            mode=args.mode,
+            frames=args.frames,
+            seed=args.seed,
+            runs=args.runs,
+            eval_episodes=args.eval_episodes,
+        )
+    )
     run_dir = make_run_dir(args.runs, config.scenario, config.mode, config.seed)
     save_config(run_dir, config)
-    print(f"training a pixel student on {config.scenario} ({config.mode}, {config.frames:,} "
-          f"engine frames) in {run_dir}")
+    print(
+        f"training a pixel student on {config.scenario} ({config.mode}, {config.frames:,} "
+        f"engine frames) in {run_dir}"
+    )
     print(f"watch it live: tensorboard --logdir {run_dir / 'tb'}")
     result = run_gps(config, run_dir)
     print()
     print(table(result))
-    print(f"\n{result['frames']:,} frames, {result['optimizer_steps']} optimizer steps, "
-          f"{result['wall_seconds']:.0f} s")
+    print(
+        f"\n{result['frames']:,} frames, {result['optimizer_steps']} optimizer steps, "
+        f"{result['wall_seconds']:.0f} s"
+    )
     print(f"TensorBoard logs: {run_dir / 'tb'}  ->  tensorboard --logdir {run_dir / 'tb'}")
     print(f"SavedModel: {run_dir / 'saved_model'}")
     print(f"evaluate again: doomgps eval --scenario {config.scenario} --policy {run_dir}")

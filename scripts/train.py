@@ -87,24 +87,45 @@ def build_config(args: TrainArgs):
 
     spec = get_spec(args.scenario)
     preset = PRESETS.get(spec.name, PRESETS["defend_the_center"])
-    beta = (BetaSchedule(kind="constant", start=args.beta_decay) if args.beta == "constant"
-            else BetaSchedule(kind=args.beta, decay=args.beta_decay))
-    return resolve_config(GPSConfig(
-        scenario=spec.name, mode=args.mode or preset.get("mode", "gps"), seed=args.seed,
-        num_envs=args.num_envs, label=args.label or preset.get("label", "softmax"),
-        label_smoothing=args.label_smoothing,
-        mirror=preset.get("mirror", False) if args.mirror is None else args.mirror,
-        frames=args.frames or preset["frames"],
-        episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
-        steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
-        batch_size=args.batch_size, learning_rate=args.learning_rate, tau=args.tau,
-        kl_target=args.kl_target, beta=beta,
-        teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
-        eval_every=args.eval_every, eval_episodes=args.eval_episodes, eval_seed=args.eval_seed,
-        student=StudentConfig(precision=args.precision),
-        env=EnvConfig(**{k: v for k, v in (("width", args.width or preset.get("width")),
-                                            ("height", args.height or preset.get("height")))
-                         if v is not None})))
+    beta = (
+        BetaSchedule(kind="constant", start=args.beta_decay)
+        if args.beta == "constant"
+        else BetaSchedule(kind=args.beta, decay=args.beta_decay)
+    )
+    return resolve_config(
+        GPSConfig(
+            scenario=spec.name,
+            mode=args.mode or preset.get("mode", "gps"),
+            seed=args.seed,
+            num_envs=args.num_envs,
+            label=args.label or preset.get("label", "softmax"),
+            label_smoothing=args.label_smoothing,
+            mirror=preset.get("mirror", False) if args.mirror is None else args.mirror,
+            frames=args.frames or preset["frames"],
+            episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
+            steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            tau=args.tau,
+            kl_target=args.kl_target,
+            beta=beta,
+            teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            eval_seed=args.eval_seed,
+            student=StudentConfig(precision=args.precision),
+            env=EnvConfig(
+                **{
+                    k: v
+                    for k, v in (
+                        ("width", args.width or preset.get("width")),
+                        ("height", args.height or preset.get("height")),
+                    )
+                    if v is not None
+                }
+            ),
+        )
+    )
 
 
 def load_run_config(run_dir: Path, frames: int | None):
@@ -151,9 +172,13 @@ def main(argv: list[str]) -> int:
         print(f"interrupted; continue with: doomgps train --resume {run_dir}", file=sys.stderr)
         raise
     student, teacher = result["student"]["mean_return"], result["teacher"]["mean_return"]
-    print(f"{result['scenario']} ({result['mode']}): student {student:.2f}, teacher {teacher:.2f}, "
-          f"random {result['random']['mean_return']:.2f} over {result['student']['episodes']} "
-          f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s")
-    print(f"SavedModel: {run_dir / 'saved_model'}; evaluate with: doomgps eval --scenario "
-          f"{result['scenario']} --policy {run_dir}")
+    print(
+        f"{result['scenario']} ({result['mode']}): student {student:.2f}, teacher {teacher:.2f}, "
+        f"random {result['random']['mean_return']:.2f} over {result['student']['episodes']} "
+        f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s"
+    )
+    print(
+        f"SavedModel: {run_dir / 'saved_model'}; evaluate with: doomgps eval --scenario "
+        f"{result['scenario']} --policy {run_dir}"
+    )
     return 0

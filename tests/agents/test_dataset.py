@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _rows(n: int, start: int = 0) -> dict[str, np.ndarray]:
-    return {"observation": np.full((n, 6, 8, 4), start % 251, np.uint8),
-            "label": np.full((n, 3), 1 / 3, np.float32),
-            "episode": np.arange(start, start + n, dtype=np.int64)}
+    return {
+        "observation": np.full((n, 6, 8, 4), start % 251, np.uint8),
+        "label": np.full((n, 3), 1 / 3, np.float32),
+        "episode": np.arange(start, start + n, dtype=np.int64),
+    }
 
 
 def test_rows_come_back_in_order_across_shards_and_reopening(tmp_path: Path) -> None:

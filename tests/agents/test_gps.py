@@ -22,9 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def basic_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """Behaviour cloning on basic: ~20 teacher episodes (400 frames) and 200 optimizer steps."""
     runs = tmp_path_factory.mktemp("runs")
-    code = run_command(["train", "--scenario", "basic", "--mode", "bc", "--frames", "400",
-                        "--episodes-per-iteration", "20", "--steps-per-iteration", "200",
-                        "--eval-episodes", "20", "--runs", str(runs)])
+    code = run_command(
+        [
+            "train",
+            "--scenario",
+            "basic",
+            "--mode",
+            "bc",
+            "--frames",
+            "400",
+            "--episodes-per-iteration",
+            "20",
+            "--steps-per-iteration",
+            "200",
+            "--eval-episodes",
+            "20",
+            "--runs",
+            str(runs),
+        ]
+    )
     assert code == 0
     (run_dir,) = runs.iterdir()
     return run_dir, json.loads((run_dir / "summary.json").read_text())
@@ -42,13 +58,41 @@ def test_a_few_teacher_episodes_lift_the_student_far_above_random(basic_run) -> 
 def test_the_cli_evaluates_a_saved_student_on_the_same_seeds(basic_run, capsys) -> None:
     run_dir, result = basic_run
     capsys.readouterr()
-    assert run_command(["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes",
-                        "20", "--json", "--min-return", str(result["random"]["mean_return"] + 100)
-                        ]) == 0
+    assert (
+        run_command(
+            [
+                "eval",
+                "--scenario",
+                "basic",
+                "--policy",
+                str(run_dir),
+                "--episodes",
+                "20",
+                "--json",
+                "--min-return",
+                str(result["random"]["mean_return"] + 100),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["returns"] == result["student"]["returns"]
-    assert run_command(["eval", "--scenario", "basic", "--policy", str(run_dir / "checkpoints"),
-                        "--episodes", "2", "--min-return", "1000"]) == 1
+    assert (
+        run_command(
+            [
+                "eval",
+                "--scenario",
+                "basic",
+                "--policy",
+                str(run_dir / "checkpoints"),
+                "--episodes",
+                "2",
+                "--min-return",
+                "1000",
+            ]
+        )
+        == 1
+    )
 
 
 def test_a_student_of_another_scenario_is_a_one_line_error(basic_run, capsys) -> None:
@@ -74,15 +118,35 @@ def test_the_exported_saved_model_acts_like_the_student(basic_run) -> None:
 
 
 def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> None:
-    flags = ["--scenario", "basic", "--mode", "gps", "--frames", "700",
-             "--episodes-per-iteration", "4", "--steps-per-iteration", "30",
-             "--eval-episodes", "4", "--eval-every", "1", "--runs", str(tmp_path)]
+    flags = [
+        "--scenario",
+        "basic",
+        "--mode",
+        "gps",
+        "--frames",
+        "700",
+        "--episodes-per-iteration",
+        "4",
+        "--steps-per-iteration",
+        "30",
+        "--eval-episodes",
+        "4",
+        "--eval-every",
+        "1",
+        "--runs",
+        str(tmp_path),
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "scripts.doomgps", "train", *flags],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               # a background shell starts children with SIGINT ignored
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.doomgps", "train", *flags],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a background shell starts children with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines = []
     deadline = time.monotonic() + 150
     for line in process.stdout:
@@ -114,9 +178,24 @@ def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> 
 
 
 def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
-        tmp_path: Path, capsys) -> None:
-    assert run_command(["demo", "--scenario", "basic", "--frames", "100", "--eval-episodes", "4",
-                        "--runs", str(tmp_path)]) == 0
+    tmp_path: Path, capsys
+) -> None:
+    assert (
+        run_command(
+            [
+                "demo",
+                "--scenario",
+                "basic",
+                "--frames",
+                "100",
+                "--eval-episodes",
+                "4",
+                "--runs",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for row in ("| student |", "| teacher |", "| random  |"):
         assert row in out
@@ -130,7 +209,11 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
 
     center = build_config(TrainArgs())
     assert (center.scenario, center.mode, center.label, center.mirror) == (
-        "defend_the_center", "dagger", "argmax", True)
+        "defend_the_center",
+        "dagger",
+        "argmax",
+        True,
+    )
     basic = build_config(TrainArgs(scenario="basic"))
     assert (basic.mode, basic.label, basic.mirror) == ("gps", "softmax", False)
     assert build_config(TrainArgs(mode="gps", label="softmax", mirror=False)).mode == "gps"

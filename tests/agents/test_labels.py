@@ -33,8 +33,10 @@ def test_large_eta_pulls_the_labels_onto_the_student() -> None:
 @given(seed=st.integers(0, 10_000), tau=st.floats(0.1, 5.0))
 def test_kl_to_the_student_falls_as_eta_grows(seed: int, tau: float) -> None:
     scores, pi = _toy(seed, n=20)
-    kls = [kl_divergence(gps_labels(scores, pi, tau, eta), pi).mean()
-           for eta in (0.0, 0.5, 1.0, 2.0, 5.0, 20.0)]
+    kls = [
+        kl_divergence(gps_labels(scores, pi, tau, eta), pi).mean()
+        for eta in (0.0, 0.5, 1.0, 2.0, 5.0, 20.0)
+    ]
     assert all(a >= b - 1e-9 for a, b in itertools.pairwise(kls))
 
 

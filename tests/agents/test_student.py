@@ -14,19 +14,33 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _state(boxes: list[tuple[float, float, float, float]], categories: list[int],
-           health: float = 100.0, ammo: float = 26.0) -> EngineState:
+def _state(
+    boxes: list[tuple[float, float, float, float]],
+    categories: list[int],
+    health: float = 100.0,
+    ammo: float = 26.0,
+) -> EngineState:
     n = len(boxes)
     box = np.array(boxes, np.float32).reshape(n, 4)
     objects = Objects(
-        id=_frozen(np.arange(n, dtype=np.int64)), name=("DoomImp",) * n,
+        id=_frozen(np.arange(n, dtype=np.int64)),
+        name=("DoomImp",) * n,
         category=_frozen(np.array(categories, np.int8)),
-        position=_frozen(np.zeros((n, 3), np.float32)), angle=_frozen(np.zeros(n, np.float32)),
+        position=_frozen(np.zeros((n, 3), np.float32)),
+        angle=_frozen(np.zeros(n, np.float32)),
         velocity=_frozen(np.zeros((n, 3), np.float32)),
-        visible=_frozen(~np.isnan(box[:, 0])), box=_frozen(box))
-    player = PlayerState(position=np.zeros(3, np.float32), angle=0.0,
-                         velocity=np.zeros(3, np.float32), health=health, armor=0.0, ammo=ammo,
-                         weapon=2)
+        visible=_frozen(~np.isnan(box[:, 0])),
+        box=_frozen(box),
+    )
+    player = PlayerState(
+        position=np.zeros(3, np.float32),
+        angle=0.0,
+        velocity=np.zeros(3, np.float32),
+        health=health,
+        armor=0.0,
+        ammo=ammo,
+        weapon=2,
+    )
     walls = Walls(np.zeros((0, 4), np.float32), np.zeros(0, bool), np.zeros(0, bool))
     return EngineState(tic=1, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
@@ -103,8 +117,12 @@ def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
     optimizer = keras.optimizers.Adam(1e-3)
     build_optimizer(optimizer, model)
     stream = ArrayStream({"observation": obs, "label": labels, "aux": aux.astype(np.int8)}, 32)
-    learner = Learner(gps_step(model, optimizer), stream,
-                      config=TrainerConfig(steps=60, log_every=60), show_progress=False)
+    learner = Learner(
+        gps_step(model, optimizer),
+        stream,
+        config=TrainerConfig(steps=60, log_every=60),
+        show_progress=False,
+    )
     first = {k: float(v) for k, v in learner.step().items()}
     last = learner.run()
     assert last["accuracy"] == 1.0 and last["aux_enemy_visible_accuracy"] == 1.0
@@ -115,8 +133,7 @@ def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
 def test_mirror_permutation_swaps_left_and_right() -> None:
     from agents.learner import mirror_permutation
 
-    shooter = ["NOOP", "TURN_LEFT", "TURN_RIGHT", "ATTACK", "TURN_LEFT+ATTACK",
-               "TURN_RIGHT+ATTACK"]
+    shooter = ["NOOP", "TURN_LEFT", "TURN_RIGHT", "ATTACK", "TURN_LEFT+ATTACK", "TURN_RIGHT+ATTACK"]
     assert mirror_permutation(shooter) == [0, 2, 1, 3, 5, 4]
     assert mirror_permutation(["NOOP", "MOVE_LEFT", "MOVE_RIGHT", "ATTACK"]) == [0, 2, 1, 3]
     assert mirror_permutation(["MOVE_FORWARD+TURN_LEFT", "MOVE_FORWARD"]) is None
@@ -136,14 +153,18 @@ def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> Non
     obs[: n // 2, :, :20, :] = 255  # an "enemy" on the left: turn left ...
     labels = np.zeros((n, 3), np.float32)
     labels[: n // 2, 1] = 1.0
-    labels[n // 2:, 0] = 1.0  # ... nothing: no-op. Never an enemy on the right.
+    labels[n // 2 :, 0] = 1.0  # ... nothing: no-op. Never an enemy on the right.
     aux = np.tile(np.array([1, 0, 3, 3], np.int8), (n, 1))
     model = build_student((60, 80, 4), 3)
     optimizer = keras.optimizers.Adam(1e-3)
     build_optimizer(optimizer, model)
     stream = ArrayStream({"observation": obs, "label": labels, "aux": aux}, 32)
-    learner = Learner(gps_step(model, optimizer, mirror=[0, 2, 1]), stream,
-                      config=TrainerConfig(steps=80, log_every=80), show_progress=False)
+    learner = Learner(
+        gps_step(model, optimizer, mirror=[0, 2, 1]),
+        stream,
+        config=TrainerConfig(steps=80, log_every=80),
+        show_progress=False,
+    )
     learner.run()
     right = np.zeros((1, 60, 80, 4), np.uint8)
     right[:, :, -20:, :] = 255
