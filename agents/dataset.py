@@ -18,27 +18,34 @@ import os
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 SHARD_GLOB = "shard-*.npz"
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that readers see the old file or the whole new one."""
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Calls ``write(handle)`` on a temporary file beside ``path``, then renames it into place,
+    so that readers see the old file or the whole new one (a kill leaves only a ``.*.tmp``)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda handle: handle.write(data))
 
 
 class ShardedDataset:
@@ -117,16 +124,7 @@ class ShardedDataset:
         shard = {k: v[:count] for k, v in joined.items()}
         rest = {k: v[count:] for k, v in joined.items()}
         path = self.directory / f"shard-{self._next_index:06d}.npz"
-        fd, tmp = tempfile.mkstemp(prefix=".shard-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, **shard)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda handle: np.savez_compressed(handle, **shard))
         self._next_index += 1
         self._buffered -= count
         self._buffer = {k: [v] for k, v in rest.items()} if self._buffered else {}
