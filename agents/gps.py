@@ -127,6 +127,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "mirror": True,
         "teacher_mode": "imitable",
         "width": 160,
+        "pooling": "height_max",
+        "previous_actions": 4,
     },
     "defend_the_line": {"frames": 300_000, "episodes_per_iteration": 4, "steps_per_iteration": 500},
     "health_gathering": {
@@ -150,9 +152,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Per-scenario budgets and iteration sizes (the issue's frame targets), and for
 defend_the_center the measured best mode, labels, teacher and input width (``docs/agents.md``)."""
 
-FIELDS = ("observation", "label", "scores", "policy", "aux", "episode", "iteration", "teacher")
-"""Dataset columns: uint8 obs, q, teacher scores, the acting student's pi, aux targets, global
-episode id, iteration, whether the teacher took the action."""
+FIELDS = (
+    "observation",
+    "previous_actions",
+    "label",
+    "scores",
+    "policy",
+    "aux",
+    "episode",
+    "iteration",
+    "teacher",
+)
+"""Dataset columns: uint8 obs, the actions taken before it (``(N, k)``, ``-1``: none; ``k`` is
+the student's ``previous_actions``), q, teacher scores, the acting student's pi, aux targets,
+global episode id, iteration, whether the teacher took the action."""
 
 TRAIN_SEED_BASE = 1_000_000
 """Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
@@ -164,8 +177,9 @@ class MixingActor:
     The teacher scores every state (its labels are needed anyway, and its per-episode memory must
     see every state); the teacher's action is the argmax of those scores, exactly as
     :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
-    per step on the whole batch. :attr:`last` keeps the step's scores, probabilities and teacher
-    mask for the dataset writer.
+    per step on the whole batch and is told the actions taken (its previous-action input).
+    :attr:`last` keeps the step's scores, probabilities, teacher mask and the previous actions
+    the student saw, for the dataset writer.
     """
 
     needs_engine_state = True
@@ -174,7 +188,7 @@ class MixingActor:
         self, teacher: TeacherActor, student: StudentActor, beta: float, rng: np.random.Generator
     ) -> None:
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
-        self.last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def reset(self, env_index: int) -> None:
         self.teacher.reset(env_index)
@@ -184,10 +198,12 @@ class MixingActor:
         self, observations: np.ndarray, states: Sequence[EngineState | None] | None
     ) -> np.ndarray:
         scores = self.teacher.action_scores(states).astype(np.float32)
+        history = self.student.history(len(observations))
         probs = self.student.probabilities(observations)
         use_teacher = self.rng.random(len(observations)) < self.beta
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
-        self.last = (scores, probs, use_teacher)
+        self.student.record(actions)
+        self.last = (scores, probs, use_teacher, history)
         return actions
 
 
@@ -214,10 +230,11 @@ class _Collector:
         self.returns: dict[int, float] = {}
 
     def __call__(self, t: Transition) -> None:
-        scores, probs, teacher = self.actor.last
+        scores, probs, teacher, history = self.actor.last
         keep = t.active
         states = [s for s, k in zip(t.states, keep, strict=True) if k]
         self.rows["observation"].append(t.observations[keep])
+        self.rows["previous_actions"].append(history[keep])
         self.rows["scores"].append(scores[keep])
         self.rows["policy"].append(probs[keep])
         self.rows["aux"].append(aux_targets(states, self.enemy_columns))
@@ -418,6 +435,8 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
             k = state["iteration"] - 1
             arrays = dataset.load()
             train = {name: arrays[name] for name in ("observation", "label", "aux")}
+            if config.student.previous_actions:
+                train["previous_actions"] = arrays["previous_actions"]
             stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
             learner.run(until=(k + 1) * config.steps_per_iteration)
             state["trained"] = True
@@ -573,21 +592,34 @@ def _evaluate_student(
 
 
 def export_saved_model(model: Any, path: str | Path) -> Path:
-    """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel."""
+    """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel.
+
+    A student with a previous-action input takes ``previous_actions`` int32 ``(B, k)`` too
+    (the last ``k`` actions taken in each env, oldest first, ``-1`` before the first).
+    """
     import keras
     import tensorflow as tf
 
+    from agents.student import history_length, observation_shape, student_inputs
+
     path = Path(path)
-    shape = tuple(model.inputs[0].shape[1:])
+    shape = observation_shape(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def serve(observation: tf.Tensor) -> dict[str, tf.Tensor]:
-        probs = tf.nn.softmax(model(observation, training=False)["logits"])
+    def outputs(observation: tf.Tensor, previous: tf.Tensor | None) -> dict[str, tf.Tensor]:
+        logits = model(student_inputs(model, observation, previous), training=False)["logits"]
+        probs = tf.nn.softmax(logits)
         return {"probabilities": probs, "action": tf.argmax(probs, axis=-1, output_type=tf.int32)}
 
-    archive.add_endpoint(
-        "serve", serve, input_signature=[tf.TensorSpec((None, *shape), tf.uint8, "observation")]
-    )
+    signature = [tf.TensorSpec((None, *shape), tf.uint8, "observation")]
+    k = history_length(model)
+    if k:
+        signature.append(tf.TensorSpec((None, k), tf.int32, "previous_actions"))
+        archive.add_endpoint("serve", outputs, input_signature=signature)
+    else:
+        archive.add_endpoint(
+            "serve", lambda observation: outputs(observation, None), input_signature=signature
+        )
     archive.write_out(str(path), verbose=False)
     return path

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.student import AUX_NAMES
+from agents.student import AUX_NAMES, history_length, student_inputs
 from core.data import ArrayStream
 from core.precision import scale_loss
 
@@ -48,12 +48,13 @@ def gps_step(
     mirror: Sequence[int] | None = None,
     enemy_columns: int = 5,
 ) -> callable:
-    """One update on a batch ``{"observation", "label", "aux"}``.
+    """One update on a batch ``{"observation", "label", "aux"}`` (and ``"previous_actions"``
+    when the student takes them).
 
     With ``mirror`` (a :func:`mirror_permutation`), each sample is flipped left-right with
-    probability 1/2: the image is mirrored, the label's actions permuted and the enemy-column
-    target reversed. This doubles the data of a left-right symmetric scenario and forces the
-    student to turn toward an enemy the same way on both sides (defend_the_center).
+    probability 1/2: the image is mirrored, the label's and the previous actions permuted and
+    the enemy-column target reversed. This doubles the data of a left-right symmetric scenario
+    and forces the student to turn toward an enemy the same way on both sides (defend_the_center).
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
@@ -67,10 +68,12 @@ def gps_step(
     aux_names = [name for name in AUX_NAMES if name in model.output]
 
     perm = None if mirror is None else tf.constant(list(mirror), tf.int32)
+    uses_history = history_length(model) > 0
 
     def step(batch: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         labels = tf.cast(batch["label"], tf.float32)
         observation, aux = batch["observation"], tf.cast(batch["aux"], tf.int32)
+        previous = tf.cast(batch["previous_actions"], tf.int32) if uses_history else None
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5
             observation = tf.where(
@@ -80,9 +83,12 @@ def gps_step(
             column = aux[:, 1]
             column = tf.where(flip & (column >= 0), enemy_columns - 1 - column, column)
             aux = tf.concat([aux[:, :1], column[:, None], aux[:, 2:]], axis=1)
+            if previous is not None:
+                mirrored = tf.where(previous >= 0, tf.gather(perm, tf.maximum(previous, 0)), -1)
+                previous = tf.where(flip[:, None], mirrored, previous)
         metrics: dict[str, tf.Tensor] = {}
         with tf.GradientTape() as tape:
-            outputs = model(observation, training=True)
+            outputs = model(student_inputs(model, observation, previous), training=True)
             log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
             loss = tf.reduce_mean(-tf.reduce_sum(labels * log_pi, axis=-1))
             aux_total = tf.constant(0.0)

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from agents.student import history_length, observation_shape, student_inputs
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.engine_state import EngineState
@@ -26,6 +27,10 @@ from envs.registry import ScenarioSpec
 
 class StudentActor:
     """Acts with the student network on a batch of observations.
+
+    A student that takes its previous actions as input (``StudentConfig.previous_actions``)
+    gets them from this actor: it keeps the last actions *taken* in each env (its own, or, via
+    :meth:`record`, another policy's when a teacher acted), and :meth:`reset` clears an env's.
 
     Args:
         model: a student from :func:`agents.student.build_student`.
@@ -39,22 +44,46 @@ class StudentActor:
         self.model = model
         self.greedy = greedy
         self._rng = np.random.default_rng(seed)
-        shape = tuple(model.inputs[0].shape[1:])
+        shape = observation_shape(model)
+        self.history_length = history_length(model)
+        self._history = np.full((0, self.history_length), -1, np.int32)
         self._probabilities = tf.function(
-            lambda x: tf.nn.softmax(model(x, training=False)["logits"]),
-            input_signature=[tf.TensorSpec((None, *shape), tf.uint8)],
+            lambda x, h: tf.nn.softmax(
+                model(student_inputs(model, x, h), training=False)["logits"]
+            ),
+            input_signature=[
+                tf.TensorSpec((None, *shape), tf.uint8),
+                tf.TensorSpec((None, self.history_length), tf.int32),
+            ],
         )
         self.calls = 0
         self.seconds = 0.0
         """Total time spent in network calls (for ``perf/inference_ms``)."""
 
     def reset(self, env_index: int) -> None:
-        """The feed-forward student keeps no per-episode memory."""
+        """Forgets env ``env_index``'s previous actions (its episode starts)."""
+        if env_index < len(self._history):
+            self._history[env_index] = -1
+
+    def history(self, num_envs: int) -> np.ndarray:
+        """The ``(num_envs, k)`` previous actions the next call sees (a copy; ``-1``: none)."""
+        if len(self._history) != num_envs:
+            self._history = np.full((num_envs, self.history_length), -1, np.int32)
+        return self._history.copy()
+
+    def record(self, actions: np.ndarray) -> None:
+        """Appends the actions just taken in every env to their histories."""
+        if self.history_length:
+            history = self.history(len(actions))
+            self._history = np.concatenate(
+                [history[:, 1:], np.asarray(actions, np.int32)[:, None]], 1
+            )
 
     def probabilities(self, observations: np.ndarray) -> np.ndarray:
         """``(N, A)`` action probabilities for a uint8 ``(N, H, W, C)`` batch (one call)."""
         started = time.perf_counter()
-        probs = self._probabilities(np.asarray(observations, np.uint8)).numpy()
+        history = self.history(len(observations))
+        probs = self._probabilities(np.asarray(observations, np.uint8), history).numpy()
         self.seconds += time.perf_counter() - started
         self.calls += 1
         return probs
@@ -70,7 +99,9 @@ class StudentActor:
     def act(
         self, observations: np.ndarray, states: Sequence[EngineState | None] | None = None
     ) -> np.ndarray:
-        return self.choose(self.probabilities(observations))
+        actions = self.choose(self.probabilities(observations))
+        self.record(actions)
+        return actions
 
     @property
     def inference_ms(self) -> float:

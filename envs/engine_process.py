@@ -30,11 +30,41 @@ os.execv({engine!r}, [{engine!r}] + sys.argv[1:])
 """
 
 
+PREFIX = "doomgps-engine-"
+"""Private engine folders are ``{tempdir}/doomgps-engine-{pid}-{random}``."""
+
+
 @functools.cache
 def _private_dir(pid: int) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=f"doomgps-engine-{pid}-"))
+    remove_stale_dirs()
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{pid}-"))
     atexit.register(_cleanup, path)
     return path
+
+
+def remove_stale_dirs(root: str | Path | None = None) -> list[Path]:
+    """Deletes the private folders of processes that no longer exist and returns them.
+
+    ``atexit`` cannot run in a process that was killed (SIGKILL, a vector worker terminated on
+    close), so each new process sweeps what dead ones left behind.
+    """
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        owner = path.name[len(PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _cleanup(path: Path) -> None:

@@ -73,6 +73,12 @@ class TrainArgs:
     else the env's 80."""
     height: int | None = None
     """Observation height in pixels (default: the env's 60)."""
+    pooling: Literal["flatten", "height_max"] | None = None
+    """How the student's conv map becomes a vector: flatten it, or take each column's maximum
+    first. Default: the scenario's preset (height_max on defend_the_center, else flatten)."""
+    previous_actions: int | None = None
+    """Feed the student its own last N actions (the turn ramp and the pistol's cooldown depend
+    on them). Default: the scenario's preset (4 on defend_the_center, else 0)."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -113,7 +119,15 @@ def build_config(args: TrainArgs):
             eval_every=args.eval_every,
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,
-            student=StudentConfig(precision=args.precision),
+            student=StudentConfig(
+                precision=args.precision,
+                pooling=args.pooling or preset.get("pooling", "flatten"),
+                previous_actions=(
+                    preset.get("previous_actions", 0)
+                    if args.previous_actions is None
+                    else args.previous_actions
+                ),
+            ),
             env=EnvConfig(
                 **{
                     k: v

@@ -170,3 +170,88 @@ def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> Non
     right[:, :, -20:, :] = 255
     probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(right)["logits"]))[0]
     assert np.argmax(probs) == 2  # TURN_RIGHT, learnt only from mirrored copies
+
+
+def test_height_max_pooling_keeps_one_feature_vector_per_column() -> None:
+    model = build_student((60, 160, 4), 6, StudentConfig(pooling="height_max"))
+    # 30x80 map after the stride-2 stem, 8 bottleneck channels: 80 columns x 8
+    assert model.get_layer("features").kernel.shape[0] == 80 * 8
+    with pytest.raises(ValueError, match="pooling"):
+        build_student((60, 80, 4), 6, StudentConfig(pooling="average"))
+
+
+def test_previous_actions_are_one_hot_inputs_and_minus_one_means_none() -> None:
+    from agents.student import ActionHistory, history_length, student_inputs
+
+    model = build_student((60, 80, 4), 6, StudentConfig(previous_actions=3))
+    assert history_length(model) == 3 and history_length(build_student((60, 80, 4), 6)) == 0
+    encoded = ActionHistory(6)(np.array([[-1, 0, 5]], np.int32)).numpy()
+    assert encoded.shape == (1, 18)
+    assert encoded[0].tolist() == [0] * 6 + [1, 0, 0, 0, 0, 0] + [0, 0, 0, 0, 0, 1]
+    obs = np.zeros((2, 60, 80, 4), np.uint8)
+    history = np.array([[-1, -1, -1], [1, 1, 1]], np.int32)
+    logits = model(student_inputs(model, obs, history))["logits"].numpy()
+    assert not np.allclose(logits[0], logits[1])  # same frames, different past: different policy
+
+
+def test_student_actor_remembers_the_actions_taken_per_env_until_reset() -> None:
+    from agents.student_actor import StudentActor
+
+    actor = StudentActor(build_student((60, 80, 4), 6, StudentConfig(previous_actions=2)))
+    obs = np.zeros((3, 60, 80, 4), np.uint8)
+    assert actor.history(3).tolist() == [[-1, -1]] * 3
+    first = actor.act(obs)
+    actor.record(np.array([4, 5, 0]))  # e.g. the teacher acted instead
+    assert actor.history(3).tolist() == [[first[0], 4], [first[1], 5], [first[2], 0]]
+    actor.reset(1)
+    assert actor.history(3)[1].tolist() == [-1, -1]
+    assert actor.history(3)[0].tolist() == [first[0], 4]
+
+
+def test_mirrored_training_mirrors_the_previous_actions_too() -> None:
+    import keras
+
+    from agents.learner import gps_step
+    from agents.student import student_inputs
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    seed_everything(0)
+    n = 64
+    obs = np.zeros((n, 60, 80, 4), np.uint8)  # blank screens: only the past tells the action
+    previous = np.where(np.arange(n)[:, None] % 2 == 0, 1, 0).astype(np.int32)  # TURN_LEFT or NOOP
+    labels = np.zeros((n, 3), np.float32)
+    labels[::2, 1] = 1.0  # after turning left, keep turning left; after a no-op, no-op
+    labels[1::2, 0] = 1.0
+    aux = np.tile(np.array([0, -1, 3, 3], np.int8), (n, 1))
+    model = build_student((60, 80, 4), 3, StudentConfig(previous_actions=1))
+    optimizer = keras.optimizers.Adam(3e-3)
+    build_optimizer(optimizer, model)
+    stream = ArrayStream(
+        {"observation": obs, "previous_actions": previous, "label": labels, "aux": aux}, 32
+    )
+    Learner(
+        gps_step(model, optimizer, mirror=[0, 2, 1]),
+        stream,
+        config=TrainerConfig(steps=100, log_every=100),
+        show_progress=False,
+    ).run()
+    right = np.array([[2]], np.int32)  # never seen unmirrored: after TURN_RIGHT, turn right
+    logits = model(student_inputs(model, obs[:1], right))["logits"].numpy()[0]
+    assert np.argmax(logits) == 2
+
+
+def test_a_saved_student_with_an_action_history_serves_both_inputs(tmp_path) -> None:
+    import tensorflow as tf
+
+    from agents.gps import export_saved_model
+    from agents.student import student_inputs
+
+    model = build_student((60, 80, 4), 6, StudentConfig(previous_actions=4, pooling="height_max"))
+    obs = np.random.default_rng(0).integers(0, 255, (2, 60, 80, 4), dtype=np.uint8)
+    history = np.array([[-1, -1, -1, 3], [1, 1, 2, 0]], np.int32)
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path / "sm")))
+    served = loaded.serve(obs, history)
+    expected = tf.nn.softmax(model(student_inputs(model, obs, history))["logits"]).numpy()
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5)

@@ -95,3 +95,21 @@ def test_stopping_doomgps_leaves_no_engine_or_worker_behind(how):
     assert not left, f"{how} left processes behind: {sorted(left)}"
     if how != "SIGKILL":
         assert process.returncode in (130, 143, -2, -15)
+
+
+def test_engine_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    from envs.engine_process import PREFIX, remove_stale_dirs
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / f"{PREFIX}{int(finished.stdout)}-abc"
+    live = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    for folder in (dead, live):
+        (folder / "_vizdoom").mkdir(parents=True)
+        (folder / "_vizdoom.ini").write_text("[x]\n")
+    assert remove_stale_dirs(tmp_path) == [dead]
+    assert not dead.exists() and (live / "_vizdoom.ini").exists()
