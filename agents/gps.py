@@ -120,7 +120,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "basic": {"frames": 2_000, "episodes_per_iteration": 8, "steps_per_iteration": 150},
     "defend_the_center": {
         "frames": 30_000,
-        "episodes_per_iteration": 4,
+        "episodes_per_iteration": 2,
+        "eval_every": 4,
         "steps_per_iteration": 400,
         "mode": "dagger",
         "label": "argmax",

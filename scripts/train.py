@@ -62,8 +62,9 @@ class TrainArgs:
     teacher_mode: Literal["omniscient", "imitable"] | None = None
     """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
     preset says otherwise)."""
-    eval_every: int = 2
-    """Evaluate the student alone every this many iterations (and at the end)."""
+    eval_every: int | None = None
+    """Evaluate the student alone every this many iterations (and at the end). Default: the
+    scenario's preset (4 on defend_the_center, else 2)."""
     eval_episodes: int = 20
     """Evaluation episodes on fixed seeds (teacher and random get the same ones)."""
     eval_seed: int = 0
@@ -116,7 +117,7 @@ def build_config(args: TrainArgs):
             kl_target=args.kl_target,
             beta=beta,
             teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
-            eval_every=args.eval_every,
+            eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,
             student=StudentConfig(

@@ -222,6 +222,7 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (center.env.width, center.env.height, basic.env.width) == (160, 60, 80)
     assert (center.student.pooling, center.student.previous_actions) == ("height_max", 4)
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
+    assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
     assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
     narrow = build_config(TrainArgs(width=80))
     assert (narrow.env.width, narrow.env.height) == (80, 60)
