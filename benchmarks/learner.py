@@ -34,8 +34,24 @@ class BenchArgs:
     """Engines in the rollout benchmark."""
     episodes: int = 8
     """Episodes per rollout measurement."""
+    preset: bool = True
+    """Use the scenario's training preset (input width, pooling, action history); otherwise the
+    default 80x60 flattened student."""
     json: bool = False
     """Print one JSON object instead of the table."""
+
+
+def _setup(args: BenchArgs):
+    """The env config and student config the benchmark measures."""
+    from agents.student import StudentConfig
+    from envs.config import EnvConfig
+
+    if not args.preset:
+        return EnvConfig(), StudentConfig()
+    from scripts.train import TrainArgs, build_config
+
+    config = build_config(TrainArgs(scenario=args.scenario))
+    return config.env, config.student
 
 
 def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
@@ -43,24 +59,32 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
     import tensorflow as tf
 
     from agents.learner import gps_step
-    from agents.student import StudentConfig, build_student
+    from agents.student import build_student
     from core.data import ArrayStream
     from core.seeding import seed_everything
     from core.trainer import Learner, TrainerConfig, build_optimizer
-    from envs.config import EnvConfig
 
     seed_everything(0)
     rng = np.random.default_rng(0)
-    shape = EnvConfig().observation_shape
+    env_config, student_config = _setup(args)
+    shape = env_config.observation_shape
     obs = rng.integers(0, 255, (args.samples, *shape), dtype=np.uint8)
     labels = rng.dirichlet(np.ones(num_actions), args.samples).astype(np.float32)
-    config = StudentConfig(aux_heads=False)  # model.fit gets the very same network
+    k = student_config.previous_actions
+    previous = rng.integers(-1, num_actions, (args.samples, k)).astype(np.int32)
+    # model.fit gets the very same network
+    config = dataclasses.replace(student_config, aux_heads=False)
 
     model = build_student(shape, num_actions, config)
     optimizer = keras.optimizers.Adam(1e-3)
     build_optimizer(optimizer, model)
     stream = ArrayStream(
-        {"observation": obs, "label": labels, "aux": np.zeros((args.samples, 4), np.int8)},
+        {
+            "observation": obs,
+            "previous_actions": previous,
+            "label": labels,
+            "aux": np.zeros((args.samples, 4), np.int8),
+        },
         args.batch_size,
     )
     learner = Learner(
@@ -79,8 +103,9 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
         optimizer=keras.optimizers.Adam(1e-3),
         loss={"logits": keras.losses.CategoricalCrossentropy(from_logits=True)},
     )
+    inputs = obs if not k else {"observation": obs, "previous_actions": previous}
     data = (
-        tf.data.Dataset.from_tensor_slices((obs, {"logits": labels}))
+        tf.data.Dataset.from_tensor_slices((inputs, {"logits": labels}))
         .repeat()
         .shuffle(args.samples)
         .batch(args.batch_size)
@@ -98,14 +123,15 @@ def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
     from agents.rollout import run_episodes
     from agents.student import build_student
     from agents.student_actor import StudentActor
-    from envs.config import EnvConfig
     from envs.registry import get_spec
     from envs.vector import make_vector_env
 
     spec = get_spec(args.scenario)
-    config = EnvConfig()
+    config, student_config = _setup(args)
     vec = make_vector_env(spec, args.num_envs, config)
-    student = StudentActor(build_student(config.observation_shape, len(spec.actions)))
+    student = StudentActor(
+        build_student(config.observation_shape, len(spec.actions), student_config)
+    )
     rates = []
     try:
         for actor in (RandomActor(len(spec.actions)), student):
