@@ -165,8 +165,17 @@ FIELDS = (
     "teacher",
 )
 """Dataset columns: uint8 obs, the actions taken before it (``(N, k)``, ``-1``: none; ``k`` is
-the student's ``previous_actions``), q, teacher scores, the acting student's pi, aux targets,
-global episode id, iteration, whether the teacher took the action."""
+the student's ``previous_actions``; the column exists only when ``k > 0``, so runs of students
+without an action history keep the shard layout they always had), q, teacher scores, the acting
+student's pi, aux targets, global episode id, iteration, whether the teacher took the action."""
+
+
+def dataset_fields(config: GPSConfig) -> tuple[str, ...]:
+    """The columns a run's dataset holds (:data:`FIELDS`, less the action history if unused)."""
+    if config.student.previous_actions:
+        return FIELDS
+    return tuple(f for f in FIELDS if f != "previous_actions")
+
 
 TRAIN_SEED_BASE = 1_000_000
 """Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
@@ -221,11 +230,12 @@ class _Collector:
         frames_left: int,
         episode_offset: int,
         enemy_columns: int,
+        fields: tuple[str, ...] = FIELDS,
     ) -> None:
         self.actor, self.frame_skip, self.frames_left = actor, frame_skip, frames_left
         self.episode_offset, self.enemy_columns = episode_offset, enemy_columns
         self.rows: dict[str, list[np.ndarray]] = {
-            k: [] for k in FIELDS if k not in ("label", "iteration")
+            k: [] for k in fields if k not in ("label", "iteration")
         }
         self.frames = 0
         self.returns: dict[int, float] = {}
@@ -235,7 +245,8 @@ class _Collector:
         keep = t.active
         states = [s for s, k in zip(t.states, keep, strict=True) if k]
         self.rows["observation"].append(t.observations[keep])
-        self.rows["previous_actions"].append(history[keep])
+        if "previous_actions" in self.rows:
+            self.rows["previous_actions"].append(history[keep])
         self.rows["scores"].append(scores[keep])
         self.rows["policy"].append(probs[keep])
         self.rows["aux"].append(aux_targets(states, self.enemy_columns))
@@ -376,7 +387,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         show_progress=False,
     )
     learner.restore()
-    dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=FIELDS)
+    dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=dataset_fields(config))
     orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
     if orphans:
         print(
@@ -499,6 +510,7 @@ def _collect(
         config.frames - state["frames"],
         state["episodes"],
         config.student.enemy_columns,
+        dataset_fields(config),
     )
     calls_before, seconds_before = student.calls, student.seconds
     started = time.perf_counter()

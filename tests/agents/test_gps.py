@@ -223,6 +223,15 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (center.student.pooling, center.student.previous_actions) == ("height_max", 4)
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
     assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
+
+
+def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset() -> None:
+    from agents.gps import FIELDS, dataset_fields
+    from scripts.train import TrainArgs, build_config
+
+    assert dataset_fields(build_config(TrainArgs())) == FIELDS
+    plain = dataset_fields(build_config(TrainArgs(scenario="basic")))
+    assert "previous_actions" not in plain and len(plain) == len(FIELDS) - 1
     assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
     narrow = build_config(TrainArgs(width=80))
     assert (narrow.env.width, narrow.env.height) == (80, 60)
