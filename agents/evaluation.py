@@ -49,7 +49,7 @@ def evaluate(
             show_progress=show_progress,
             description="eval",
         )
-    from envs.vector import make_vector_env
+    from envs.vector import close_vector_env, make_vector_env
 
     spec = get_spec(scenario)
     config = env_config or EnvConfig()
@@ -59,8 +59,9 @@ def evaluate(
     vec = make_vector_env(
         spec, num_envs, config, render_mode="rgb_array" if record is not None else None
     )
+    interrupted = True
     try:
-        return run_episodes(
+        results = run_episodes(
             vec,
             actor,
             episodes,
@@ -69,8 +70,10 @@ def evaluate(
             show_progress=show_progress,
             description=f"eval {spec.name}",
         )
+        interrupted = False
+        return results
     finally:
-        vec.close()
+        close_vector_env(vec, interrupted)
 
 
 def summary(results: EpisodeResults, **extra: Any) -> dict[str, Any]:

@@ -339,7 +339,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     from core.seeding import seed_everything
     from core.trainer import Learner, TrainerConfig, build_optimizer
     from envs.registry import get_spec
-    from envs.vector import make_vector_env
+    from envs.vector import close_vector_env, make_vector_env
 
     config = resolve_config(config)
     run_dir = Path(run_dir)
@@ -398,6 +398,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     student = StudentActor(model, greedy=not config.student_sampling, seed=config.seed)
     teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
     started = time.perf_counter() - state["wall_seconds"]
+    interrupted = True
 
     def say(text: str) -> None:
         if verbose:
@@ -464,8 +465,9 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         if final is None or final["frames"] != state["frames"]:
             _evaluate_student(config, state, student, vec, logger, say)
             save_state()
+        interrupted = False
     finally:
-        vec.close()
+        close_vector_env(vec, interrupted)
         logger.close()
     export_saved_model(model, run_dir / "saved_model")
     result = {

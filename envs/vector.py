@@ -24,11 +24,19 @@ from envs.registry import ScenarioSpec, get_spec
 
 
 def _die_with_parent(parent: int) -> None:
+    """In a worker: die with the parent, and leave Ctrl-C to it.
+
+    Ctrl-C signals the whole foreground process group. Were a worker to die of it first, the
+    parent would see a crashed worker (exit 1) instead of its own KeyboardInterrupt (exit 130,
+    workers closed, run resumable), so workers (and the engines they start, which inherit it)
+    ignore SIGINT and stop when the parent closes them or dies.
+    """
     if os.getpid() == parent:
         return  # gymnasium builds one env in the parent to read the spaces
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _make_worker_env(
@@ -39,6 +47,15 @@ def _make_worker_env(
     from envs.factory import make_env
 
     return make_env(scenario, config, render_mode=render_mode)
+
+
+def close_vector_env(env: AsyncVectorEnv, interrupted: bool) -> None:
+    """Closes ``env``; after Ctrl-C (``interrupted``) its workers are terminated, not asked.
+
+    An interrupt can land halfway through reading a worker's reply, and a graceful close
+    would then wait for a message that never comes.
+    """
+    env.close(terminate=interrupted)
 
 
 def make_vector_env(
