@@ -88,7 +88,11 @@ def test_stopping_doomgps_leaves_no_engine_or_worker_behind(how):
         os.killpg(process.pid, signal.SIGINT)
     else:
         os.kill(process.pid, getattr(signal, how))
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # never leave a 100,000-episode run behind
+        pytest.fail(f"doomgps did not exit within 30 s of {how}")
     left = _wait_all_gone(family)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
