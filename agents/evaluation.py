@@ -49,19 +49,17 @@ def evaluate(
             show_progress=show_progress,
             description="eval",
         )
-    from envs.vector import close_vector_env, make_vector_env
+    from envs.vector import open_vector_env
 
     spec = get_spec(scenario)
     config = env_config or EnvConfig()
     if actor.needs_engine_state:
         config = dataclasses.replace(config, engine_state=True, engine_state_in_info=True)
     num_envs = max(1, min(num_envs, episodes))
-    vec = make_vector_env(
+    with open_vector_env(
         spec, num_envs, config, render_mode="rgb_array" if record is not None else None
-    )
-    interrupted = True
-    try:
-        results = run_episodes(
+    ) as vec:
+        return run_episodes(
             vec,
             actor,
             episodes,
@@ -70,10 +68,6 @@ def evaluate(
             show_progress=show_progress,
             description=f"eval {spec.name}",
         )
-        interrupted = False
-        return results
-    finally:
-        close_vector_env(vec, interrupted)
 
 
 def summary(results: EpisodeResults, **extra: Any) -> dict[str, Any]:

@@ -339,7 +339,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     from core.seeding import seed_everything
     from core.trainer import Learner, TrainerConfig, build_optimizer
     from envs.registry import get_spec
-    from envs.vector import close_vector_env, make_vector_env
+    from envs.vector import open_vector_env
 
     config = resolve_config(config)
     run_dir = Path(run_dir)
@@ -398,7 +398,6 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     student = StudentActor(model, greedy=not config.student_sampling, seed=config.seed)
     teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
     started = time.perf_counter() - state["wall_seconds"]
-    interrupted = True
 
     def say(text: str) -> None:
         if verbose:
@@ -419,55 +418,63 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         )
         return summary(result, policy=name)
 
-    vec = make_vector_env(spec, config.num_envs, env_config)
     try:
-        if "teacher_eval" not in state:
-            state["teacher_eval"] = score(teacher, "teacher")
-            state["random_eval"] = score(RandomActor(len(spec.actions), config.seed), "random")
-            logger.write(
-                {
-                    "teacher/return": state["teacher_eval"]["mean_return"],
-                    "teacher/random_return": state["random_eval"]["mean_return"],
-                },
-                0,
-            )
-            save_state()
-            say(
-                f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
-                f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
-                f"{config.eval_seed + config.eval_episodes - 1}"
-            )
-        while True:
-            if state["trained"]:
-                if state["frames"] >= config.frames:
-                    break
-                _collect(
-                    config, state, state["iteration"], vec, teacher, student, dataset, logger, say
+        with open_vector_env(spec, config.num_envs, env_config) as vec:
+            if "teacher_eval" not in state:
+                state["teacher_eval"] = score(teacher, "teacher")
+                state["random_eval"] = score(RandomActor(len(spec.actions), config.seed), "random")
+                logger.write(
+                    {
+                        "teacher/return": state["teacher_eval"]["mean_return"],
+                        "teacher/random_return": state["random_eval"]["mean_return"],
+                    },
+                    0,
                 )
                 save_state()
-            k = state["iteration"] - 1
-            arrays = dataset.load()
-            train = {name: arrays[name] for name in ("observation", "label", "aux")}
-            if config.student.previous_actions:
-                train["previous_actions"] = arrays["previous_actions"]
-            stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
-            learner.run(until=(k + 1) * config.steps_per_iteration)
-            state["trained"] = True
-            logger.write(
-                {"data/samples": len(train["label"]), "data/corrupt_shards": len(dataset.corrupt)},
-                state["frames"],
-            )
-            last = state["frames"] >= config.frames
-            if (k + 1) % config.eval_every == 0 or last:
+                say(
+                    f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
+                    f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
+                    f"{config.eval_seed + config.eval_episodes - 1}"
+                )
+            while True:
+                if state["trained"]:
+                    if state["frames"] >= config.frames:
+                        break
+                    _collect(
+                        config,
+                        state,
+                        state["iteration"],
+                        vec,
+                        teacher,
+                        student,
+                        dataset,
+                        logger,
+                        say,
+                    )
+                    save_state()
+                k = state["iteration"] - 1
+                arrays = dataset.load()
+                columns = ("observation", "previous_actions", "label", "aux")
+                train = {name: arrays[name] for name in columns if name in arrays}
+                stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
+                learner.run(until=(k + 1) * config.steps_per_iteration)
+                state["trained"] = True
+                logger.write(
+                    {
+                        "data/samples": len(train["label"]),
+                        "data/corrupt_shards": len(dataset.corrupt),
+                    },
+                    state["frames"],
+                )
+                last = state["frames"] >= config.frames
+                if (k + 1) % config.eval_every == 0 or last:
+                    _evaluate_student(config, state, student, vec, logger, say)
+                save_state()
+            final = state["history"][-1] if state["history"] else None
+            if final is None or final["frames"] != state["frames"]:
                 _evaluate_student(config, state, student, vec, logger, say)
-            save_state()
-        final = state["history"][-1] if state["history"] else None
-        if final is None or final["frames"] != state["frames"]:
-            _evaluate_student(config, state, student, vec, logger, say)
-            save_state()
-        interrupted = False
+                save_state()
     finally:
-        close_vector_env(vec, interrupted)
         logger.close()
     export_saved_model(model, run_dir / "saved_model")
     result = {

@@ -10,10 +10,12 @@ teachers; observations never do.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -49,13 +51,23 @@ def _make_worker_env(
     return make_env(scenario, config, render_mode=render_mode)
 
 
-def close_vector_env(env: AsyncVectorEnv, interrupted: bool) -> None:
-    """Closes ``env``; after Ctrl-C (``interrupted``) its workers are terminated, not asked.
+@contextlib.contextmanager
+def open_vector_env(
+    scenario: str | ScenarioSpec, num_envs: int, config: EnvConfig | None = None, **kwargs: Any
+) -> Iterator[AsyncVectorEnv]:
+    """:func:`make_vector_env` as a context: closed on leaving it, and after an exception
+    (Ctrl-C included) its workers are terminated rather than asked to close.
 
-    An interrupt can land halfway through reading a worker's reply, and a graceful close
-    would then wait for a message that never comes.
+    An interrupt can land halfway through reading a worker's reply, and a graceful close would
+    then wait for a message that never comes.
     """
-    env.close(terminate=interrupted)
+    env = make_vector_env(scenario, num_envs, config, **kwargs)
+    try:
+        yield env
+    except BaseException:
+        env.close(terminate=True)
+        raise
+    env.close()
 
 
 def make_vector_env(

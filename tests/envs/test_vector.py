@@ -2,12 +2,13 @@ import os
 import signal
 
 import numpy as np
+import pytest
 
 from agents.actors import RandomActor
 from agents.rollout import run_episodes
 from envs.config import EnvConfig
 from envs.engine_state import EngineState
-from envs.vector import make_vector_env
+from envs.vector import make_vector_env, open_vector_env
 
 
 def test_vector_env_stacks_observations_and_returns_each_envs_engine_state():
@@ -60,3 +61,19 @@ def test_vector_env_keeps_going_when_one_engine_is_killed():
         assert env.get_attr("engine_pid")[0] != pids[0]
     finally:
         env.close()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # gymnasium: close while a step is pending
+def test_an_interrupted_vector_env_context_terminates_its_workers() -> None:
+    with open_vector_env("basic", 2, EnvConfig(frame_stack=1)) as env:
+        env.reset(seed=0)
+    assert env.closed
+    with pytest.raises(KeyboardInterrupt), open_vector_env("basic", 2, EnvConfig()) as env:
+        workers = list(env.processes)
+        env.reset(seed=0)
+        env.step_async(np.zeros(2, np.int64))  # a reply is pending when Ctrl-C lands
+        raise KeyboardInterrupt
+    assert env.closed
+    for worker in workers:
+        worker.join(timeout=10)
+        assert not worker.is_alive()
