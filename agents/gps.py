@@ -77,6 +77,10 @@ class GPSConfig:
     """samples per optimizer step"""
     learning_rate: float = 1e-3
     """Adam learning rate"""
+    average_decay: float = 0.0
+    """Polyak averaging of the student's weights: the moving average's decay per optimizer step
+    (0: off). The averaged student acts in the rollouts, is evaluated and is exported; the raw
+    one keeps training (see :mod:`core.averaging`)"""
     aux_weight: float = 0.5
     """weight of the auxiliary engine-state losses"""
     tau: float = 1.0
@@ -287,6 +291,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
     if not 0.0 <= config.label_smoothing < 1.0:
         raise UserError("--label-smoothing must be in [0, 1)")
+    if not 0.0 <= config.average_decay < 1.0:
+        raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.mode == "bc":
         config = dataclasses.replace(config, beta=BetaSchedule(kind="constant", start=1.0))
     return config
@@ -334,6 +340,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
 
     from agents.learner import SwappableStream, gps_step, mirror_permutation
     from agents.student import build_student
+    from core.averaging import WeightAverage
     from core.logger import Logger
     from core.precision import set_precision, wrap_optimizer
     from core.seeding import seed_everything
@@ -367,6 +374,13 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
         keras.optimizers.Adam(config.learning_rate), config.student.precision
     )
     build_optimizer(optimizer, model)
+    trackables: dict[str, Any] = {"model": model, "optimizer": optimizer}
+    average = None
+    if config.average_decay:
+        twin = build_student(env_config.observation_shape, len(spec.actions), config.student)
+        average = WeightAverage(model, twin, config.average_decay)
+        trackables.update(average=twin, average_updates=average.updates)
+    acting = model if average is None else average.average
     logger = Logger(run_dir / "tb")
     if state["iteration"] == 0:
         logger.config(config)
@@ -375,12 +389,14 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     if config.mirror and mirror is None:
         raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
     learner = Learner(
-        gps_step(model, optimizer, config.aux_weight, mirror, config.student.enemy_columns),
+        gps_step(
+            model, optimizer, config.aux_weight, mirror, config.student.enemy_columns, average
+        ),
         stream,
         config=TrainerConfig(
             steps=10**9, log_every=config.log_every, eval_every=0, checkpoint_every=0
         ),
-        trackables={"model": model, "optimizer": optimizer},
+        trackables=trackables,
         logger=logger,
         checkpoint_dir=run_dir / "checkpoints",
         batch_size=config.batch_size,
@@ -395,7 +411,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
             f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
             flush=True,
         )
-    student = StudentActor(model, greedy=not config.student_sampling, seed=config.seed)
+    student = StudentActor(acting, greedy=not config.student_sampling, seed=config.seed)
     teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
     started = time.perf_counter() - state["wall_seconds"]
 
@@ -476,7 +492,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
                 save_state()
     finally:
         logger.close()
-    export_saved_model(model, run_dir / "saved_model")
+    export_saved_model(acting, run_dir / "saved_model")
     result = {
         "scenario": spec.name,
         "mode": config.mode,

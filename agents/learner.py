@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.student import AUX_NAMES, history_length, student_inputs
+from core.averaging import WeightAverage
 from core.data import ArrayStream
 from core.precision import scale_loss
 
@@ -47,6 +48,7 @@ def gps_step(
     aux_weight: float = 0.5,
     mirror: Sequence[int] | None = None,
     enemy_columns: int = 5,
+    average: WeightAverage | None = None,
 ) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}`` (and ``"previous_actions"``
     when the student takes them).
@@ -58,7 +60,8 @@ def gps_step(
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
-    target is known (``>= 0``), weighted by ``aux_weight``.
+    target is known (``>= 0``), weighted by ``aux_weight``. With ``average``, its moving
+    average of the weights is updated after each step.
 
     Returns:
         A step function returning ``loss`` (policy cross-entropy), ``kl`` (``KL(q || pi)``),
@@ -111,6 +114,8 @@ def gps_step(
             scaled = scale_loss(optimizer, total)
         grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        if average is not None:
+            average.update()
         entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
         pi = tf.exp(log_pi)
         metrics.update(

@@ -132,7 +132,8 @@ def find_run_dir(path: str | Path) -> tuple[Path, str | None]:
 def restore_student(
     run_dir: str | Path, prefix: str | None = None
 ) -> tuple[keras.Model, dict[str, Any], EnvConfig]:
-    """Rebuilds a student from its run's ``config.json`` and restores its weights.
+    """Rebuilds a student from its run's ``config.json`` and restores the weights it acts with
+    (the moving average of a run with ``average_decay``, else the trained weights).
 
     Returns:
         ``(model, config dict, env config)``.
@@ -153,7 +154,9 @@ def restore_student(
     student_config = _from_dict(StudentConfig, config["student"])
     spec = get_spec(config["scenario"])
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)
-    checkpointer = Checkpointer(run_dir / "checkpoints", model=model)
+    # A run with weight averaging acts with (and exports) the average: restore that one.
+    key = "average" if config.get("average_decay") else "model"
+    checkpointer = Checkpointer(run_dir / "checkpoints", **{key: model})
     prefix = prefix or checkpointer.latest
     if prefix is None:
         raise UserError(f"{run_dir}: no checkpoint yet (the run stopped before its first save)")

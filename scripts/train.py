@@ -42,6 +42,9 @@ class TrainArgs:
     """Samples per optimizer step."""
     learning_rate: float = 1e-3
     """Adam learning rate."""
+    average_decay: float | None = None
+    """Polyak-average the student's weights with this decay per optimizer step (0: off); the
+    average acts, is evaluated and exported. Default: the scenario's preset (else 0)."""
     num_envs: int = 4
     """Engines stepped in parallel."""
     tau: float = 1.0
@@ -113,6 +116,11 @@ def build_config(args: TrainArgs):
             steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
+            average_decay=(
+                preset.get("average_decay", 0.0)
+                if args.average_decay is None
+                else args.average_decay
+            ),
             tau=args.tau,
             kl_target=args.kl_target,
             beta=beta,

@@ -117,6 +117,48 @@ def test_the_exported_saved_model_acts_like_the_student(basic_run) -> None:
     np.testing.assert_array_equal(served["action"].numpy(), actor.act(obs))
 
 
+def test_a_weight_averaged_run_acts_evaluates_and_exports_its_average(
+    tmp_path: Path, capsys
+) -> None:
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.student import StudentConfig, build_student
+    from agents.student_actor import load_student_actor
+    from core.checkpoint import Checkpointer
+    from envs.config import EnvConfig
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "200", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60"]
+    assert run_command(["train", *args, "--average-decay", "0.9", "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    result = json.loads((run_dir / "summary.json").read_text())
+    spec = get_spec("basic")
+    actor, _ = load_student_actor(run_dir, spec)
+    trained = build_student(EnvConfig().observation_shape, len(spec.actions), StudentConfig())
+    checkpointer = Checkpointer(run_dir / "checkpoints", model=trained)
+    checkpointer.checkpoint.restore(checkpointer.latest).expect_partial()
+    assert any(
+        not np.allclose(a, b)
+        for a, b in zip(actor.model.get_weights(), trained.get_weights(), strict=True)
+    ), "the evaluated student is the average, not the last iterate"
+    obs = ShardedDataset(run_dir / "dataset").load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(obs)
+    np.testing.assert_array_equal(served["action"].numpy(), actor.act(obs))
+    capsys.readouterr()
+    assert (
+        run_command(
+            ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5", "--json"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+    assert run_command(["train", *args, "--average-decay", "1.0", "--runs", str(tmp_path)]) == 2
+
+
 def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> None:
     flags = [
         "--scenario",
