@@ -40,20 +40,9 @@ class DodgerTeacher(Teacher):
         self.reset()
 
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
-        self._scores = np.zeros(self.num_actions)
+        super().reset()
         self._limits: tuple[float, float] | None = None
         self._tracks: dict[int, tuple[float, float, float, float, int]] = {}
-
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        if self._tic >= 0 and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-        self._tic = state.tic
-        self._scores = self._score(state)
-        return self._scores.copy()
 
     def _table(self, skip: int) -> tuple[np.ndarray, ...]:
         """Per frame skip: the strafe paths of (action, continuation) as ``s + v * g + h``."""
@@ -119,7 +108,7 @@ class DodgerTeacher(Teacher):
             vel.append((vx, vy))
         return np.array(pos).reshape(-1, 2), np.array(vel).reshape(-1, 2)
 
-    def _score(self, state: EngineState) -> np.ndarray:
+    def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         rad = math.radians(player.angle + 90.0)
         side = np.array([math.cos(rad), math.sin(rad)])  # MOVE_LEFT direction

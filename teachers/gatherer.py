@@ -18,7 +18,7 @@ from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
-from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, infer_turn_held, turn_amount
+from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, turn_amount
 
 TOP_SPEED = FORWARD_ACCEL * FRICTION / (1 - FRICTION)
 CANDIDATES = 8
@@ -67,31 +67,19 @@ class GathererTeacher(Teacher):
         self._forward = np.array(["MOVE_FORWARD" in n for n in names], np.float64)
         self.reset()
 
+    TRACKS_TURN = True
+
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
-        self._angle: float | None = None
-        self._held = 0
+        super().reset()
         self._seen: dict[int, tuple[float, float, int]] = {}
-        self._scores = np.zeros(self.num_actions)
         self._history: list[tuple[float, float, int]] = []
         self._walking = False
         self._target: tuple[np.ndarray, int] | None = None
         self._banned: list[tuple[float, float, int]] = []
         self._field: tuple[np.ndarray, np.ndarray, int, frozenset, frozenset] | None = None
 
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        player = state.player
-        if self._angle is not None and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-            delta = geometry.wrap_degrees(player.angle - self._angle)
-            self._held = infer_turn_held(delta, self._held, self._skip)
-        self._angle, self._tic = player.angle, state.tic
-        self._scores = self._score(state)
-        self._walking = bool(self._forward[int(np.argmax(self._scores))] > 0)
-        return self._scores.copy()
+    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
+        self._walking = bool(self._forward[int(np.argmax(scores))] > 0)
 
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
@@ -124,7 +112,7 @@ class GathererTeacher(Teacher):
         bad = [i for i in bad if visible[i]]
         return good_pos, position[bad, :2].astype(np.float64).reshape(-1, 2)
 
-    def _score(self, state: EngineState) -> np.ndarray:
+    def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         origin = player.position[:2].astype(np.float64)
         vel = player.velocity[:2].astype(np.float64)
