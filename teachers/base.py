@@ -96,7 +96,7 @@ class Teacher:
 
     def act(self, state: EngineState) -> int:
         """The best action: argmax of :meth:`action_scores`, the lowest index on ties."""
-        return int(np.argmax(self.action_scores(state)))
+        return int(self.action_scores(state).argmax())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec.name!r}, mode={self.mode!r})"
