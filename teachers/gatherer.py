@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState
+from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState, categorize
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
@@ -53,6 +53,22 @@ BAN_TICS = 140
 """A medikit chased for ``STUCK_STEPS`` steps without moving ``STUCK_DISTANCE`` units is
 ignored this many tics (a corner or a pillar the straight-line test missed)."""
 _PICKUP = int(Category.PICKUP)
+_ROWS: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+
+
+def _pickup_rows(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Rows of the helpful and the harmful pickups among objects named ``names``, cached: the
+    list of names changes only when an object appears or goes."""
+    rows = _ROWS.get(names)
+    if rows is None:
+        if len(_ROWS) > 256:
+            _ROWS.clear()
+        pickups = [i for i, name in enumerate(names) if categorize(name) == _PICKUP]
+        rows = _ROWS[names] = (
+            [i for i in pickups if names[i] not in HARMFUL_PICKUP_NAMES],
+            [i for i in pickups if names[i] in HARMFUL_PICKUP_NAMES],
+        )
+    return rows
 
 
 class GathererTeacher(Teacher):
@@ -84,10 +100,7 @@ class GathererTeacher(Teacher):
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
         objects = state.objects
-        rows = [i for i, c in enumerate(objects.category.tolist()) if c == _PICKUP]
-        names = objects.name
-        bad = [i for i in rows if names[i] in HARMFUL_PICKUP_NAMES]
-        good = [i for i in rows if names[i] not in HARMFUL_PICKUP_NAMES]
+        good, bad = _pickup_rows(objects.name)
         position = objects.position
         if self.omniscient:
             return (
