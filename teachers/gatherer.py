@@ -95,7 +95,7 @@ class GathererTeacher(Teacher):
         self._field: tuple[np.ndarray, np.ndarray, int, frozenset, frozenset] | None = None
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        self._walking = bool(self._forward[int(np.argmax(scores))] > 0)
+        self._walking = bool(self._forward[int(scores.argmax())] > 0)
 
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""

@@ -208,7 +208,7 @@ class ShooterTeacher(Teacher):
         return self._score(state)
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        best = int(np.argmax(scores))
+        best = int(scores.argmax())
         if self._attack_list[best] and self._weapon.ready(state.tic):
             # Assume the press is taken: the shot shows two states later; until then, hold off.
             self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
@@ -307,7 +307,7 @@ class BasicTeacher(Teacher):
     def _decide(self, state: EngineState) -> np.ndarray:
         self._weapon.update(state.tic, state.player.ammo)
         objects = state.objects
-        mask = objects.category == Category.ENEMY
+        mask = objects.category == _ENEMY
         if not self.omniscient:
             mask &= objects.visible
         if mask.any():
@@ -315,7 +315,7 @@ class BasicTeacher(Teacher):
         return self._score(state)
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        best = int(np.argmax(scores))
+        best = int(scores.argmax())
         if self._attack[best] and self._weapon.ready(state.tic):
             self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
 
