@@ -7,6 +7,8 @@ import numpy as np
 from core.errors import UserError
 from envs.engine_state import EngineState
 from envs.registry import ScenarioSpec
+from teachers.geometry import wrap_degrees
+from teachers.motion import infer_turn_held
 
 MODES = ("omniscient", "imitable")
 """``omniscient``: acts on every object, even out of sight. ``imitable``: acts only on objects
@@ -14,15 +16,26 @@ on screen (the labels buffer) plus its memory of what it has seen, so a pixel st
 Static map geometry (walls, and goals fixed by the map) counts as learnable in both modes."""
 
 
+MAX_SKIP = 16
+"""Largest tic gap between two states still taken as one step (a frame skip to track)."""
+
+
 class Teacher:
     """A privileged policy for one scenario.
 
-    Subclasses implement :meth:`action_scores`; :meth:`act` is its argmax (first index on ties).
+    :meth:`action_scores` is a template: it returns the cached scores when called again on the
+    same tic, tracks the frame skip (``_skip``) from the tic gap between states and, for
+    subclasses with ``TRACKS_TURN``, how long a turn has been held (``_held``), then calls the
+    :meth:`_decide` hook and, with the fresh scores, :meth:`_decided`. :meth:`act` is the argmax
+    of the scores (first index on ties).
 
     Args:
         spec: the scenario (its ``actions`` define the discrete action space).
         mode: one of :data:`MODES`.
     """
+
+    TRACKS_TURN = False
+    """Whether to infer ``_held`` (tics a turn button has been held) from the yaw changes."""
 
     def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
         if mode not in MODES:
@@ -43,15 +56,47 @@ class Teacher:
         return self._index.get(name, -1)
 
     def reset(self) -> None:
-        """Forgets per-episode memory; call at the start of every episode."""
+        """Forgets per-episode memory; call at the start of every episode.
+
+        Subclasses that keep memory of their own extend it and call ``super().reset()``.
+        """
+        self._tic = -1
+        self._skip = 4
+        self._angle: float | None = None
+        self._held = 0
+        self._scores = np.zeros(self.num_actions)
 
     def action_scores(self, state: EngineState) -> np.ndarray:
-        """One finite float per action, higher is better (graded, for soft labels)."""
+        """One finite float per action, higher is better (graded, for soft labels).
+
+        A second call on the same tic returns (a copy of) the same scores without deciding.
+        """
+        if state.tic == self._tic:
+            return self._scores.copy()
+        stepped = self._tic >= 0 and 0 < state.tic - self._tic <= MAX_SKIP
+        if stepped:
+            self._skip = state.tic - self._tic
+        self._tic = state.tic
+        if self.TRACKS_TURN:
+            angle = state.player.angle
+            if stepped and self._angle is not None:
+                delta = wrap_degrees(angle - self._angle)
+                self._held = infer_turn_held(delta, self._held, self._skip)
+            self._angle = angle
+        scores = self._scores = self._decide(state)
+        self._decided(state, scores)
+        return scores.copy()
+
+    def _decide(self, state: EngineState) -> np.ndarray:
+        """The scores of a new state (``_skip`` and ``_held`` are already up to date)."""
         raise NotImplementedError
+
+    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
+        """Called after :meth:`_decide` with its scores (e.g. to assume the best action taken)."""
 
     def act(self, state: EngineState) -> int:
         """The best action: argmax of :meth:`action_scores`, the lowest index on ties."""
-        return int(np.argmax(self.action_scores(state)))
+        return int(self.action_scores(state).argmax())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec.name!r}, mode={self.mode!r})"

@@ -40,20 +40,9 @@ class DodgerTeacher(Teacher):
         self.reset()
 
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
-        self._scores = np.zeros(self.num_actions)
+        super().reset()
         self._limits: tuple[float, float] | None = None
         self._tracks: dict[int, tuple[float, float, float, float, int]] = {}
-
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        if self._tic >= 0 and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-        self._tic = state.tic
-        self._scores = self._score(state)
-        return self._scores.copy()
 
     def _table(self, skip: int) -> tuple[np.ndarray, ...]:
         """Per frame skip: the strafe paths of (action, continuation) as ``s + v * g + h``."""
@@ -75,27 +64,32 @@ class DodgerTeacher(Teacher):
                 )
                 return np.where(tics <= skip, s1[:, None, :], s2)
 
-            # Earlier threats weigh more (their prediction is surer).
-            weight = np.exp(-tics / (2.0 * HORIZON_STEPS * skip))[None, None, :, None]
+            # Earlier threats weigh more (their prediction is surer): the danger at tic t,
+            # exp(min((reach - gap) / MARGIN, 3.9)) * exp(-t / tau), is exp(min(peak_t - gap /
+            # MARGIN, cap_t)) with the log-weight folded into ``peak`` and ``cap`` (T, 1).
+            log_weight = -tics / (2.0 * HORIZON_STEPS * skip)
+            peak = (PLAYER_RADIUS + MISSILE_RADIUS) / MARGIN + log_weight
+            cap = 3.9 + log_weight
             # Continuations that stand still are preferred slightly, so no dancing in calm.
             still = np.abs(dirs)[None, :] * 0.01 + np.abs(dirs)[:, None] * 0.01
-            table = self._tables[skip] = (tics, path(1.0, 0.0), path(0.0, 1.0), weight, still)
+            table = self._tables[skip] = (tics, path(1.0, 0.0), path(0.0, 1.0), peak, cap, still)
         return table
 
     def _projectiles(self, state: EngineState, tic: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions and velocities ``(N, 2)`` of the flying projectiles the mode may use."""
         objects = state.objects
-        rows = [i for i, c in enumerate(objects.category.tolist()) if c == _PROJECTILE]
+        rows = (objects.category == _PROJECTILE).nonzero()[0]
         if self.omniscient:
-            if not rows:
+            if not len(rows):
                 return np.zeros((0, 2)), np.zeros((0, 2))
             vel = objects.velocity[rows, :2].astype(np.float64)
-            moving = np.hypot(vel[:, 0], vel[:, 1]) > 0.5  # exploding fireballs stay, still
-            return objects.position[rows, :2][moving].astype(np.float64), vel[moving]
+            rows = rows[np.hypot(vel[:, 0], vel[:, 1]) > 0.5]  # exploding fireballs stay, still
+            position, velocity = objects.position[rows, :2], objects.velocity[rows, :2]
+            return position.astype(np.float64), velocity.astype(np.float64)
         # Imitable: fireballs on screen, and the straight tracks of those seen before.
         tracks = self._tracks
         visible = objects.visible
-        for i in rows:
+        for i in rows.tolist():
             if visible[i]:
                 vx, vy = float(objects.velocity[i, 0]), float(objects.velocity[i, 1])
                 oid = int(objects.id[i])
@@ -119,39 +113,41 @@ class DodgerTeacher(Teacher):
             vel.append((vx, vy))
         return np.array(pos).reshape(-1, 2), np.array(vel).reshape(-1, 2)
 
-    def _score(self, state: EngineState) -> np.ndarray:
+    def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         rad = math.radians(player.angle + 90.0)
-        side = np.array([math.cos(rad), math.sin(rad)])  # MOVE_LEFT direction
-        origin = player.position[:2].astype(np.float64)
+        cx, cy = math.cos(rad), math.sin(rad)  # MOVE_LEFT direction
+        ox, oy = float(player.position[0]), float(player.position[1])
+        s = ox * cx + oy * cy
         if self._limits is None:
             geo = geometry.map_cache(state.walls)
             left = geometry.ray_distance(
-                origin, [player.angle + 90.0, player.angle - 90.0], geo.blocking
+                np.array([ox, oy]), [player.angle + 90.0, player.angle - 90.0], geo.blocking
             )
-            s0 = float(origin @ side)
-            self._limits = (s0 - left[1] + PLAYER_RADIUS, s0 + left[0] - PLAYER_RADIUS)
+            self._limits = (s - left[1] + PLAYER_RADIUS, s + left[0] - PLAYER_RADIUS)
         lo, hi = self._limits
-        s = float(origin @ side)
-        v = float(player.velocity[:2].astype(np.float64) @ side)
-        tics, g, h, weight, still = self._table(self._skip)
-        path = np.clip(s + v * g + h, lo, hi)  # (A, C, T); walls stop the strafe
+        v = float(player.velocity[0]) * cx + float(player.velocity[1]) * cy
+        tics, g, h, peak, cap, still = self._table(self._skip)
+        path = s + v * g + h  # (A, C, T)
+        np.minimum(np.maximum(path, lo, out=path), hi, out=path)  # walls stop the strafe
         # Wall proximity costs a little: cornered players have one way out.
         end = path[..., -1]
         cost = 0.2 * np.exp(-np.minimum(end - lo, hi - end) / 64.0)
         pos, vel = self._projectiles(state, state.tic)
         if len(pos):
             # The player moves along `side` through `origin`; its forward coordinate is fixed.
-            # Hit boxes are squares: Chebyshev distance, per axis (NumPy is slow at reducing
-            # an axis of two).
-            bx, by = origin - s * side
-            cheb = None
-            for axis, base in ((0, bx), (1, by)):
-                track = pos[:, axis] + tics[:, None] * vel[:, axis]  # (T, N)
-                me = base + path * side[axis]  # (A, C, T)
-                gap = np.abs(track - me[..., None])  # (A, C, T, N)
-                cheb = gap if cheb is None else np.maximum(cheb, gap)
-            danger = np.exp(np.minimum((PLAYER_RADIUS + MISSILE_RADIUS - cheb) / MARGIN, 3.9))
-            cost = cost + (danger * weight).max(axis=2).sum(axis=-1)
+            # Hit boxes are squares: Chebyshev distance, both axes in one array, in units of
+            # MARGIN (a power of two: the scaling is exact).
+            scale = 1.0 / MARGIN
+            side = np.array([[cx], [cy]]) * scale  # (2, 1)
+            base = np.array([[ox - s * cx], [oy - s * cy]]) * scale
+            # Time last: reductions over it are contiguous.
+            track = (pos.T * scale)[..., None] + (vel.T * scale)[..., None] * tics  # (2, N, T)
+            me = base[:, None, None, :] + path[None] * side[:, None, None, :]  # (2, A, C, T)
+            gap = np.abs(track[:, None, None] - me[:, :, :, None])  # (2, A, C, N, T)
+            cheb = np.maximum(gap[0], gap[1])  # (A, C, N, T)
+            # The worst moment of each projectile, then exp over (A, C, N) only.
+            danger = np.minimum(peak - cheb, cap).max(axis=-1)
+            cost = cost + np.exp(danger).sum(axis=-1)
         # Best continuation per first action.
         return -(cost + still).min(axis=1)

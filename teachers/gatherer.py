@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState
+from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState, categorize
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
-from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, infer_turn_held, turn_amount
+from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, turn_amount
 
 TOP_SPEED = FORWARD_ACCEL * FRICTION / (1 - FRICTION)
 CANDIDATES = 8
@@ -53,6 +53,22 @@ BAN_TICS = 140
 """A medikit chased for ``STUCK_STEPS`` steps without moving ``STUCK_DISTANCE`` units is
 ignored this many tics (a corner or a pillar the straight-line test missed)."""
 _PICKUP = int(Category.PICKUP)
+_ROWS: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+
+
+def _pickup_rows(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Rows of the helpful and the harmful pickups among objects named ``names``, cached: the
+    list of names changes only when an object appears or goes."""
+    rows = _ROWS.get(names)
+    if rows is None:
+        if len(_ROWS) > 256:
+            _ROWS.clear()
+        pickups = [i for i, name in enumerate(names) if categorize(name) == _PICKUP]
+        rows = _ROWS[names] = (
+            [i for i in pickups if names[i] not in HARMFUL_PICKUP_NAMES],
+            [i for i in pickups if names[i] in HARMFUL_PICKUP_NAMES],
+        )
+    return rows
 
 
 class GathererTeacher(Teacher):
@@ -67,39 +83,24 @@ class GathererTeacher(Teacher):
         self._forward = np.array(["MOVE_FORWARD" in n for n in names], np.float64)
         self.reset()
 
+    TRACKS_TURN = True
+
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
-        self._angle: float | None = None
-        self._held = 0
+        super().reset()
         self._seen: dict[int, tuple[float, float, int]] = {}
-        self._scores = np.zeros(self.num_actions)
         self._history: list[tuple[float, float, int]] = []
         self._walking = False
         self._target: tuple[np.ndarray, int] | None = None
         self._banned: list[tuple[float, float, int]] = []
         self._field: tuple[np.ndarray, np.ndarray, int, frozenset, frozenset] | None = None
 
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        player = state.player
-        if self._angle is not None and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-            delta = geometry.wrap_degrees(player.angle - self._angle)
-            self._held = infer_turn_held(delta, self._held, self._skip)
-        self._angle, self._tic = player.angle, state.tic
-        self._scores = self._score(state)
-        self._walking = bool(self._forward[int(np.argmax(self._scores))] > 0)
-        return self._scores.copy()
+    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
+        self._walking = bool(self._forward[int(scores.argmax())] > 0)
 
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
         objects = state.objects
-        rows = [i for i, c in enumerate(objects.category.tolist()) if c == _PICKUP]
-        names = objects.name
-        bad = [i for i in rows if names[i] in HARMFUL_PICKUP_NAMES]
-        good = [i for i in rows if names[i] not in HARMFUL_PICKUP_NAMES]
+        good, bad = _pickup_rows(objects.name)
         position = objects.position
         if self.omniscient:
             return (
@@ -124,7 +125,7 @@ class GathererTeacher(Teacher):
         bad = [i for i in bad if visible[i]]
         return good_pos, position[bad, :2].astype(np.float64).reshape(-1, 2)
 
-    def _score(self, state: EngineState) -> np.ndarray:
+    def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         origin = player.position[:2].astype(np.float64)
         vel = player.velocity[:2].astype(np.float64)

@@ -68,18 +68,28 @@ def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     One intersection matrix for a whole batch of queries (rays, corridors), so a teacher pays
     NumPy's per-call overhead once per step rather than once per question.
     """
-    p = np.asarray(p, np.float64)[:, None, :]
-    r = np.asarray(q, np.float64)[:, None, :] - p
+    p = np.asarray(p, np.float64).reshape(-1, 2)
+    q = np.asarray(q, np.float64).reshape(-1, 2)
+    return _first_crossing(p[:, 0], p[:, 1], q[:, 0], q[:, 1], segments)
+
+
+def _first_crossing(
+    px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray, segments: np.ndarray
+) -> np.ndarray:
+    """:func:`first_crossing` on coordinate columns ``(N,)``: ``(N, 1)`` against ``(M,)``
+    columns, no strided ``(N, M, 2)`` temporaries."""
     if len(segments) == 0:
-        return np.full(p.shape[0], np.inf)
+        return np.full(len(px), np.inf)
     seg = np.asarray(segments, np.float64)
-    a = seg[None, :, 0:2]
-    s = seg[None, :, 2:4] - a
-    ap = a - p
-    denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    px, py = px[:, None], py[:, None]
+    rx, ry = qx[:, None] - px, qy[:, None] - py
+    ax, ay = seg[:, 0], seg[:, 1]
+    sx, sy = seg[:, 2] - ax, seg[:, 3] - ay
+    apx, apy = ax - px, ay - py
+    denom = rx * sy - ry * sx
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = (ap[..., 0] * s[..., 1] - ap[..., 1] * s[..., 0]) / denom
-        u = (ap[..., 0] * r[..., 1] - ap[..., 1] * r[..., 0]) / denom
+        t = (apx * sy - apy * sx) / denom
+        u = (apx * ry - apy * rx) / denom
     hit = (np.abs(denom) >= _EPS) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
     return np.where(hit, t, np.inf).min(axis=1)
 
@@ -105,22 +115,24 @@ def rays_and_corridors(
     Returns:
         ``(A,)`` distances (inf: no wall within ``reach``) and bool ``(K,)``.
     """
-    origin = np.asarray(origin, np.float64)[:2]
+    ox, oy = float(origin[0]), float(origin[1])
     rad = np.radians(np.asarray(angles, np.float64))
-    ends = origin + reach * np.stack([np.cos(rad), np.sin(rad)], axis=1)
     points = np.asarray(points, np.float64).reshape(-1, 2)
-    d = points - origin
-    norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), _EPS)[:, None]
-    side = np.stack([-d[:, 1], d[:, 0]], axis=1) / norm * clearance
-    starts = np.concatenate(
-        [np.broadcast_to(origin, ends.shape), origin + side, origin - side, origin + 0 * side]
+    a, k = len(rad), len(points)
+    x, y = points[:, 0], points[:, 1]
+    dx, dy = x - ox, y - oy
+    norm = np.maximum(np.hypot(dx, dy), _EPS)
+    # The walk's centre line and its two side lines, offset by the clearance.
+    sx, sy = -dy / norm * clearance, dx / norm * clearance
+    t = _first_crossing(
+        np.concatenate([np.full(a, ox), ox + sx, ox - sx, ox + 0 * sx]),
+        np.concatenate([np.full(a, oy), oy + sy, oy - sy, oy + 0 * sy]),
+        np.concatenate([ox + reach * np.cos(rad), x + sx, x - sx, x]),
+        np.concatenate([oy + reach * np.sin(rad), y + sy, y - sy, y]),
+        segments,
     )
-    stops = np.concatenate([ends, points + side, points - side, points])
-    t = first_crossing(starts, stops, segments)
-    k = len(points)
-    rays = t[: len(ends)] * reach
-    clear = ~(np.isfinite(t[len(ends) :]).reshape(3, k).any(axis=0))
-    return rays, clear
+    clear = ~(np.isfinite(t[a:]).reshape(3, k).any(axis=0))
+    return t[:a] * reach, clear
 
 
 def line_of_sight(origin: np.ndarray, points: np.ndarray, segments: np.ndarray) -> np.ndarray:
@@ -237,13 +249,14 @@ class OccupancyGrid:
 
 def point_segment_distance(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """``(N, M)`` distances from each point to each segment."""
-    p = np.asarray(points, np.float64)[:, None, :2]
-    seg = np.asarray(segments, np.float64)[None]
-    a, b = seg[..., 0:2], seg[..., 2:4]
-    ab = b - a
-    t = ((p - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), _EPS)
-    closest = a + np.clip(t, 0.0, 1.0)[..., None] * ab
-    return np.hypot(*(p - closest).transpose(2, 0, 1))
+    p = np.asarray(points, np.float64)
+    seg = np.asarray(segments, np.float64)
+    px, py = p[:, 0:1], p[:, 1:2]  # (N, 1) against (M,) columns: no (N, M, 2) temporaries
+    ax, ay = seg[:, 0], seg[:, 1]
+    abx, aby = seg[:, 2] - ax, seg[:, 3] - ay
+    t = ((px - ax) * abx + (py - ay) * aby) / np.maximum(abx * abx + aby * aby, _EPS)
+    t = np.minimum(np.maximum(t, 0.0), 1.0)
+    return np.hypot(px - (ax + t * abx), py - (ay + t * aby))
 
 
 def occupancy_grid(

@@ -16,7 +16,7 @@ from envs.engine_state import EngineState
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
-from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, infer_turn_held, turn_amount
+from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, turn_amount
 from teachers.shooter import ShooterTeacher
 
 PLAYER_RADIUS = 16.0
@@ -54,24 +54,16 @@ class _FieldFollower:
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
         )
         self.moves = (self.forward != 0) | (self.side != 0)
-        self.reset()
 
-    def reset(self) -> None:
-        self.tic = -1
-        self.skip = 4
-        self.angle: float | None = None
-        self.held = 0
+    def scores(self, state: EngineState, goal: np.ndarray, skip: int, held: int) -> np.ndarray:
+        """Minus the estimated steps to the goal after one step of each action.
 
-    def observe(self, state: EngineState) -> None:
-        player = state.player
-        if self.angle is not None and 0 < state.tic - self.tic <= 16:
-            self.skip = state.tic - self.tic
-            delta = geometry.wrap_degrees(player.angle - self.angle)
-            self.held = infer_turn_held(delta, self.held, self.skip)
-        self.angle, self.tic = player.angle, state.tic
-
-    def scores(self, state: EngineState, goal: np.ndarray) -> np.ndarray:
-        """Minus the estimated steps to the goal after one step of each action."""
+        Args:
+            state: the current state.
+            goal: ``(2,)`` the goal's map position.
+            skip: tics per step.
+            held: tics the current turn has been held (the turn ramp).
+        """
         geo = geometry.map_cache(state.walls)
         grid, field, targets = geo.goal_field(goal, GRID_RADIUS, lookahead=self.LOOKAHEAD)
         player = state.player
@@ -89,8 +81,7 @@ class _FieldFollower:
                 remaining = 0.0
             if np.hypot(*(np.asarray(goal) - origin)) < 2 * grid.cell * self.LOOKAHEAD:
                 target, remaining = np.asarray(goal, np.float64), 0.0
-        skip = self.skip
-        angles = player.angle + self.turn * turn_amount(self.held, skip)
+        angles = player.angle + self.turn * turn_amount(held, skip)
         rad = np.radians(angles)
         cos, sin = np.cos(rad), np.sin(rad)
         vx, vy = float(player.velocity[0]), float(player.velocity[1])
@@ -122,26 +113,18 @@ def _goal(state: EngineState) -> np.ndarray | None:
 class NavigatorTeacher(Teacher):
     """my_way_home: follows the planned path to the vest."""
 
+    TRACKS_TURN = True
+
     def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
         super().__init__(spec, mode)
         self._nav = _FieldFollower(self.action_names)
         self.reset()
 
-    def reset(self) -> None:
-        self._nav.reset()
-        self._tic = -1
-        self._scores = np.zeros(self.num_actions)
-
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        self._tic = state.tic
-        self._nav.observe(state)
+    def _decide(self, state: EngineState) -> np.ndarray:
         goal = _goal(state)
         if goal is None:  # the vest is gone: the episode is ending
             return np.zeros(self.num_actions)
-        self._scores = self._nav.scores(state, goal)
-        return self._scores.copy()
+        return self._nav.scores(state, goal, self._skip, self._held)
 
 
 class CorridorTeacher(ShooterTeacher):
@@ -156,10 +139,6 @@ class CorridorTeacher(ShooterTeacher):
         self._nav = _FieldFollower(spec.action_names)
         super().__init__(spec, mode)
 
-    def reset(self) -> None:
-        super().reset()
-        self._nav.reset()
-
     def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
         targets = super()._targets(state)
         # Only enemies in the clear (an imitable teacher may see a sprite whose centre is
@@ -172,13 +151,12 @@ class CorridorTeacher(ShooterTeacher):
         return targets
 
     def _score(self, state: EngineState) -> np.ndarray:
-        self._nav.observe(state)
         goal = _goal(state)
         targets = self._targets(state)
         if not targets:
             if goal is None:
                 return np.zeros(self.num_actions)
-            return self._nav.scores(state, goal)
+            return self._nav.scores(state, goal, self._skip, self._held)
         fight = self._fight(state, targets)
         # Never advance into a fight: hitscan spread is angular, so distance is armour. Back off
         # while there is room behind, else hold; a fraction of a step, so aiming comes first.

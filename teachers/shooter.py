@@ -19,7 +19,6 @@ from teachers.motion import (
     STRAFE_ACCEL,
     TurnPlanner,
     WeaponClock,
-    infer_turn_held,
     strafe,
     turn_amount,
 )
@@ -167,26 +166,15 @@ class ShooterTeacher(Teacher):
         self._planners: dict[int, TurnPlanner] = {}
         self.reset()
 
+    TRACKS_TURN = True
+
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
-        self._angle: float | None = None
-        self._held = 0
+        super().reset()
         self._weapon = WeaponClock()
         self._tracker = _Tracker()
-        self._scores = np.zeros(self.num_actions)
         self._scan = 1
 
     # ------------------------------------------------------------------ memory
-    def _observe(self, state: EngineState) -> None:
-        player = state.player
-        if self._angle is not None and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-            delta = geometry.wrap_degrees(player.angle - self._angle)
-            self._held = infer_turn_held(delta, self._held, self._skip)
-        self._angle, self._tic = player.angle, state.tic
-        self._weapon.update(state.tic, player.ammo)
-
     def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
         """``(x, y, radius, urgency)`` of the usable enemies, predicted at shot time."""
         tracker = self._tracker
@@ -215,17 +203,15 @@ class ShooterTeacher(Teacher):
         return out or remembered
 
     # ------------------------------------------------------------------ scoring
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        self._observe(state)
-        scores = self._score(state)
-        self._scores = scores
-        best = int(np.argmax(scores))
+    def _decide(self, state: EngineState) -> np.ndarray:
+        self._weapon.update(state.tic, state.player.ammo)
+        return self._score(state)
+
+    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
+        best = int(scores.argmax())
         if self._attack_list[best] and self._weapon.ready(state.tic):
             # Assume the press is taken: the shot shows two states later; until then, hold off.
             self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
-        return scores.copy()
 
     def _score(self, state: EngineState) -> np.ndarray:
         return self._fight(state, self._targets(state))
@@ -314,31 +300,24 @@ class BasicTeacher(Teacher):
         self.reset()
 
     def reset(self) -> None:
-        self._tic = -1
-        self._skip = 4
+        super().reset()
         self._weapon = WeaponClock()
         self._target: float | None = None
-        self._scores = np.zeros(self.num_actions)
 
-    def action_scores(self, state: EngineState) -> np.ndarray:
-        if state.tic == self._tic:
-            return self._scores.copy()
-        if self._tic >= 0 and 0 < state.tic - self._tic <= 16:
-            self._skip = state.tic - self._tic
-        self._tic = state.tic
+    def _decide(self, state: EngineState) -> np.ndarray:
         self._weapon.update(state.tic, state.player.ammo)
         objects = state.objects
-        mask = objects.category == Category.ENEMY
+        mask = objects.category == _ENEMY
         if not self.omniscient:
             mask &= objects.visible
         if mask.any():
             self._target = float(objects.position[mask, 1][0])
-        scores = self._score(state)
-        self._scores = scores
-        best = int(np.argmax(scores))
+        return self._score(state)
+
+    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
+        best = int(scores.argmax())
         if self._attack[best] and self._weapon.ready(state.tic):
             self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
-        return scores.copy()
 
     def _score(self, state: EngineState) -> np.ndarray:
         skip = self._skip
