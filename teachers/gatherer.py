@@ -92,7 +92,7 @@ class GathererTeacher(Teacher):
         self._walking = False
         self._target: tuple[np.ndarray, int] | None = None
         self._banned: list[tuple[float, float, int]] = []
-        self._field: tuple[np.ndarray, np.ndarray, int, frozenset, frozenset] | None = None
+        self._field: tuple[np.ndarray, list, int, frozenset, frozenset] | None = None
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
         self._walking = bool(self._forward[int(scores.argmax())] > 0)
@@ -258,12 +258,12 @@ class GathererTeacher(Teacher):
             field = geometry.distance_field(blocked, cells)
             entry = self._field = (
                 field * FIELD_CELL,
-                geometry.descent_targets(field, 1),
+                field.tolist(),  # descended a few cells per step: plain Python, no grid pass
                 self._tic,
                 key,
                 bad,
             )
-        field, step = entry[0], entry[1]
+        field, cells_field = entry[0], entry[1]
         x, y = float(origin[0]), float(origin[1])
         cell = grid.cell_of(x, y)
         if not math.isfinite(field[cell]):
@@ -272,7 +272,7 @@ class GathererTeacher(Teacher):
                 return None
         chain = [cell]
         for _ in range(AIM_CELLS):
-            nxt = tuple(step[chain[-1]].tolist())
+            nxt = geometry.descent_step(cells_field, chain[-1])
             if nxt == chain[-1]:
                 break
             chain.append(nxt)

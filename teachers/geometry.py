@@ -367,6 +367,41 @@ def distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
         dist[...] = best
 
 
+def descent_step(field: list[list[float]], cell: tuple[int, int]) -> tuple[int, int]:
+    """The next cell down ``field``'s steepest descent from ``cell``, in plain Python (for a
+    few cells per step: no whole-grid pass); :func:`descent_targets` with ``lookahead=1``.
+
+    Args:
+        field: path lengths as nested lists (``ndarray.tolist()``), inf: unreachable.
+        cell: ``(row, col)``.
+
+    Returns:
+        the neighbour that minimises field + step; ``cell`` itself at a goal or unreachable.
+    """
+    r, c = cell
+    here = field[r][c]
+    if not math.isfinite(here):
+        return cell
+    h, w = len(field), len(field[0])
+    best, nxt = math.inf, cell
+    for dr, dc in _NEIGHBOURS:  # the same order and strict comparison as descent_targets
+        rr, cc = r + dr, c + dc
+        if not (0 <= rr < h and 0 <= cc < w):
+            continue
+        if dr and dc:
+            if not (math.isfinite(field[rr][c]) and math.isfinite(field[r][cc])):
+                continue
+            cand = field[rr][cc] + _DIAG
+        else:
+            cand = field[rr][cc] + 1.0
+        if cand < best:
+            best, nxt = cand, (rr, cc)
+    return nxt if best - 1.0 - 1e-9 < here else cell
+
+
+_DIAG = math.sqrt(2)
+
+
 def descent_targets(field: np.ndarray, lookahead: int = 4) -> np.ndarray:
     """For every cell, the cell ``lookahead`` steps down the field's steepest descent.
 

@@ -174,3 +174,17 @@ def test_batched_rays_and_corridors_agree_with_the_single_queries(seed):
         np.where(np.isinf(rays), -1, rays), np.where(np.isinf(expected), -1, expected)
     )
     assert np.array_equal(clear, geometry.corridor_clear(origin, points, walls, 12.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_descent_step_matches_the_whole_grid_descent_targets(seed):
+    rng = np.random.default_rng(seed)
+    blocked = rng.random((rng.integers(1, 14), rng.integers(1, 14))) < 0.35
+    h, w = blocked.shape
+    goals = np.stack([rng.integers(0, h, 2), rng.integers(0, w, 2)], axis=1)
+    field = geometry.distance_field(blocked, goals)
+    step = geometry.descent_targets(field, 1)
+    rows = field.tolist()
+    for cell in np.ndindex(field.shape):
+        assert geometry.descent_step(rows, cell) == tuple(step[cell].tolist())
