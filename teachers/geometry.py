@@ -12,6 +12,8 @@ import heapq
 import math
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 
 from envs.engine_state import Walls
 
@@ -331,40 +333,59 @@ def astar(
 def distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
     """Path length (in cells, 8-connected) from every cell to the nearest goal cell; inf: none.
 
-    Vectorised relaxation with array shifts (one pass per wavefront step), for per-map caching.
+    Multi-source Dijkstra (SciPy's, compiled) over the grid's moves; a move into or out of a
+    blocked cell, or a diagonal past one (no corner cutting), weighs inf. Blocked goals are
+    ignored.
 
     Args:
         blocked: bool ``(H, W)`` occupancy.
         goals: int ``(K, 2)`` goal cells ``(row, col)``.
     """
     h, w = blocked.shape
-    padded = np.full((h + 2, w + 2), np.inf)  # a border of inf: no np.pad per pass
-    dist = padded[1:-1, 1:-1]
+    free = ~np.asarray(blocked, bool).ravel()
     goals = np.atleast_2d(goals)
-    dist[goals[:, 0], goals[:, 1]] = 0.0
-    dist[blocked] = np.inf
-    free = np.zeros((h + 2, w + 2), bool)
-    free[1:-1, 1:-1] = ~blocked
-    diag = math.sqrt(2)
-    steps = []
-    for dr, dc in _NEIGHBOURS:
-        if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
-            ok = free[1 + dr : 1 + dr + h, 1 : 1 + w] & free[1 : 1 + h, 1 + dc : 1 + dc + w]
-            step = np.where(ok, diag, np.inf)
-        else:
-            step = 1.0
-        steps.append((padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w], step))
-    best = np.empty((h, w))
-    cand = np.empty((h, w))
-    while True:
-        best[...] = dist
-        for shifted, step in steps:
-            np.add(shifted, step, out=cand)
-            np.minimum(best, cand, out=best)
-        best[blocked] = np.inf
-        if np.array_equal(best, dist):
-            return dist.copy()
-        dist[...] = best
+    sources = goals[:, 0] * w + goals[:, 1]
+    sources = sources[free[sources]]
+    if len(sources) == 0:
+        return np.full((h, w), np.inf)
+    graph, source, target, corner_a, corner_b, length = _grid_graph((h, w))
+    ok = free[source] & free[target] & free[corner_a] & free[corner_b]
+    graph.data[:] = np.where(ok, length, np.inf)
+    return scipy.sparse.csgraph.dijkstra(graph, indices=sources, min_only=True).reshape(h, w)
+
+
+def _grid_graph(shape: tuple[int, int]) -> tuple:
+    """The 8-connected moves of a grid of ``shape`` (cached per shape): a CSR matrix whose
+    weights :func:`distance_field` overwrites per call, and per move its flat source, target,
+    the two cells a diagonal passes (an orthogonal move's are its target) and its length."""
+    cached = _GRAPHS.get(shape)
+    if cached is None:
+        h, w = shape
+        index = np.arange(h * w).reshape(h, w)
+        parts = []
+        for dr, dc in _NEIGHBOURS:
+            r0, r1, c0, c1 = max(0, -dr), h - max(0, dr), max(0, -dc), w - max(0, dc)
+            source = index[r0:r1, c0:c1].ravel()
+            target = index[r0 + dr : r1 + dr, c0 + dc : c1 + dc].ravel()
+            diagonal = bool(dr and dc)
+            corner_a = index[r0 + dr : r1 + dr, c0:c1].ravel() if diagonal else target
+            corner_b = index[r0:r1, c0 + dc : c1 + dc].ravel() if diagonal else target
+            length = np.full(len(source), math.sqrt(2) if diagonal else 1.0)
+            parts.append((source, target, corner_a, corner_b, length))
+        source, target, corner_a, corner_b, length = map(np.concatenate, zip(*parts, strict=True))
+        order = np.lexsort((target, source))  # CSR order: by source, then target
+        source, target = source[order], target[order]
+        corner_a, corner_b, length = corner_a[order], corner_b[order], length[order]
+        indptr = np.searchsorted(source, np.arange(h * w + 1))
+        graph = scipy.sparse.csr_matrix(
+            (length.copy(), target.astype(np.int32), indptr.astype(np.int32)),
+            shape=(h * w, h * w),
+        )
+        cached = _GRAPHS[shape] = (graph, source, target, corner_a, corner_b, length)
+    return cached
+
+
+_GRAPHS: dict[tuple[int, int], tuple] = {}
 
 
 def descent_step(field: list[list[float]], cell: tuple[int, int]) -> tuple[int, int]:
