@@ -162,7 +162,9 @@ class GathererTeacher(Teacher):
             targets = medikits[near]
             shorten = np.maximum(dist0[near] - TOUCH, 0.0) / np.maximum(dist0[near], 1e-6)
             ends = origin + (targets - origin) * shorten[:, None]
-        free, reachable = geometry.rays_and_corridors(origin, angles, ends, geo.blocking, CLEARANCE)
+        free, reachable = geometry.rays_and_corridors(
+            origin, angles, ends, geo.blocking_columns, CLEARANCE
+        )
         wall_cost = np.where(self._forward > 0, 6.0 * np.exp(-(free - 24.0) / 24.0), 0.0)
         scores = -wall_cost
         if len(poison):
@@ -213,7 +215,9 @@ class GathererTeacher(Teacher):
             # pillar while those in a straight line are farther.
             path = self._path(geo, medikits, origin, poison)
             if path is not None:
-                _, clear = geometry.rays_and_corridors(origin, [], path[1], geo.blocking, CLEARANCE)
+                _, clear = geometry.rays_and_corridors(
+                    origin, [], path[1], geo.blocking_columns, CLEARANCE
+                )
                 by_path = self._path_scores(path, clear, pos, angles)
                 if straight > by_path[1] + DETOUR_SLACK:
                     self._target = None

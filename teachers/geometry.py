@@ -75,25 +75,59 @@ def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     return _first_crossing(p[:, 0], p[:, 1], q[:, 0], q[:, 1], segments)
 
 
+@dataclasses.dataclass(frozen=True)
+class WallColumns:
+    """Walls as float64 columns ``a + u * s`` (``u`` in ``[0, 1]``), computed once per map
+    rather than per intersection query."""
+
+    ax: np.ndarray
+    ay: np.ndarray
+    sx: np.ndarray
+    sy: np.ndarray
+
+    @classmethod
+    def of(cls, segments: np.ndarray) -> WallColumns:
+        """Columns of ``(M, 4)`` walls ``(x1, y1, x2, y2)``."""
+        seg = np.asarray(segments, np.float64).reshape(-1, 4)
+        ax, ay = seg[:, 0].copy(), seg[:, 1].copy()
+        return cls(ax, ay, seg[:, 2] - ax, seg[:, 3] - ay)
+
+    def __len__(self) -> int:
+        return len(self.ax)
+
+
 def _first_crossing(
-    px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray, segments: np.ndarray
+    px: np.ndarray,
+    py: np.ndarray,
+    qx: np.ndarray,
+    qy: np.ndarray,
+    segments: np.ndarray | WallColumns,
 ) -> np.ndarray:
     """:func:`first_crossing` on coordinate columns ``(N,)``: ``(N, 1)`` against ``(M,)``
-    columns, no strided ``(N, M, 2)`` temporaries."""
+    columns, no strided ``(N, M, 2)`` temporaries, in-place arithmetic."""
     if len(segments) == 0:
         return np.full(len(px), np.inf)
-    seg = np.asarray(segments, np.float64)
+    walls = segments if isinstance(segments, WallColumns) else WallColumns.of(segments)
+    sx, sy = walls.sx, walls.sy
     px, py = px[:, None], py[:, None]
     rx, ry = qx[:, None] - px, qy[:, None] - py
-    ax, ay = seg[:, 0], seg[:, 1]
-    sx, sy = seg[:, 2] - ax, seg[:, 3] - ay
-    apx, apy = ax - px, ay - py
-    denom = rx * sy - ry * sx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (apx * sy - apy * sx) / denom
-        u = (apx * ry - apy * rx) / denom
-    hit = (np.abs(denom) >= _EPS) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
-    return np.where(hit, t, np.inf).min(axis=1)
+    apx, apy = walls.ax - px, walls.ay - py
+    denom = rx * sy
+    denom -= ry * sx
+    t = apx * sy
+    t -= apy * sx
+    u = apx * ry
+    u -= apy * rx
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t /= denom
+        u /= denom
+    hit = np.abs(denom) >= _EPS
+    hit &= t >= 0.0
+    hit &= t <= 1.0
+    hit &= u >= 0.0
+    hit &= u <= 1.0
+    t[~hit] = np.inf
+    return t.min(axis=1)
 
 
 def rays_and_corridors(
@@ -110,7 +144,7 @@ def rays_and_corridors(
         origin: ``(2,)`` the walker.
         angles: ``(A,)`` ray directions in degrees.
         points: ``(K, 2)`` walk destinations.
-        segments: walls.
+        segments: walls (:class:`WallColumns` saves converting them per call).
         clearance: the walker's half-width (its two side lines must be clear too).
         reach: rays longer than this count as free (inf).
 
@@ -121,18 +155,26 @@ def rays_and_corridors(
     rad = np.radians(np.asarray(angles, np.float64))
     points = np.asarray(points, np.float64).reshape(-1, 2)
     a, k = len(rad), len(points)
-    x, y = points[:, 0], points[:, 1]
-    dx, dy = x - ox, y - oy
-    norm = np.maximum(np.hypot(dx, dy), _EPS)
-    # The walk's centre line and its two side lines, offset by the clearance.
-    sx, sy = -dy / norm * clearance, dx / norm * clearance
-    t = _first_crossing(
-        np.concatenate([np.full(a, ox), ox + sx, ox - sx, ox + 0 * sx]),
-        np.concatenate([np.full(a, oy), oy + sy, oy - sy, oy + 0 * sy]),
-        np.concatenate([ox + reach * np.cos(rad), x + sx, x - sx, x]),
-        np.concatenate([oy + reach * np.sin(rad), y + sy, y - sy, y]),
-        segments,
-    )
+    # Rays first, then the walks' two side lines (offset by the clearance) and centre lines.
+    px, py, qx, qy = np.empty((4, a + 3 * k))
+    px[:a], py[:a] = ox, oy
+    np.multiply(np.cos(rad), reach, out=qx[:a])
+    np.multiply(np.sin(rad), reach, out=qy[:a])
+    qx[:a] += ox
+    qy[:a] += oy
+    if k:
+        x, y = points[:, 0], points[:, 1]
+        dx, dy = x - ox, y - oy
+        scale = clearance / np.maximum(np.hypot(dx, dy), _EPS)
+        sx, sy = -dy * scale, dx * scale
+        for start, sign in ((a, 1.0), (a + k, -1.0), (a + 2 * k, 0.0)):
+            end = start + k
+            if sign:
+                px[start:end], py[start:end] = ox + sign * sx, oy + sign * sy
+                qx[start:end], qy[start:end] = x + sign * sx, y + sign * sy
+            else:
+                px[start:end], py[start:end], qx[start:end], qy[start:end] = ox, oy, x, y
+    t = _first_crossing(px, py, qx, qy, segments)
     clear = ~(np.isfinite(t[a:]).reshape(3, k).any(axis=0))
     return t[:a] * reach, clear
 
@@ -537,6 +579,8 @@ class MapGeometry:
     """``(K, 4)`` walls that block sight: lines bounding exactly one sector."""
     blocking: np.ndarray
     """``(B, 4)`` walls that block walking."""
+    blocking_columns: WallColumns
+    """:attr:`blocking` as :class:`WallColumns` (for :func:`rays_and_corridors`)."""
     grids: dict[tuple[float, float], OccupancyGrid] = dataclasses.field(default_factory=dict)
     fields: dict[tuple, np.ndarray] = dataclasses.field(default_factory=dict)
     rays: dict[tuple[float, float, float], float] = dataclasses.field(default_factory=dict)
@@ -605,6 +649,7 @@ def map_cache(walls: Walls) -> MapGeometry:
             walls=walls,
             sight=np.asarray(walls.segments[walls.one_sided], np.float64),
             blocking=np.asarray(walls.segments[walls.blocking], np.float64),
+            blocking_columns=WallColumns.of(walls.segments[walls.blocking]),
         )
         _BY_CONTENT[key] = geometry
     geometry.walls = walls
