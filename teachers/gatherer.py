@@ -170,9 +170,11 @@ class GathererTeacher(Teacher):
         if len(poison):
             # Pickups are touched when the square boxes overlap: Chebyshev distance.
             # Checked halfway too: a step covers up to 30 units, a vial's reach is 40.
+            px, py = poison[:, 0], poison[:, 1]
+            mid = 0.5 * (pos + origin)
             d = np.minimum(
-                np.abs(poison[None, :, :] - pos[:, None, :]).max(axis=2),
-                np.abs(poison[None, :, :] - 0.5 * (pos + origin)[:, None, :]).max(axis=2),
+                np.maximum(np.abs(px - pos[:, 0:1]), np.abs(py - pos[:, 1:2])),
+                np.maximum(np.abs(px - mid[:, 0:1]), np.abs(py - mid[:, 1:2])),
             )
             scores = scores - 30.0 * np.exp(-(d - POISON_REACH) / 3.0).clip(max=5.0).sum(1)
         target = None

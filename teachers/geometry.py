@@ -126,8 +126,7 @@ def _first_crossing(
     hit &= t <= 1.0
     hit &= u >= 0.0
     hit &= u <= 1.0
-    t[~hit] = np.inf
-    return t.min(axis=1)
+    return np.where(hit, t, np.inf).min(axis=1)
 
 
 def rays_and_corridors(
