@@ -1,8 +1,8 @@
 """Teacher benchmark: scores of both modes and time per step, per scenario, as a markdown table.
 
-Every episode ``k`` resets with ``seed=k`` (0..episodes-1), frame skip 4, one engine at a time.
-Teacher time is one ``action_scores`` call; env time is one ``step`` plus the ``engine_state()``
-read the teacher needs. Reproduce the README table with:
+Every episode ``k`` resets with ``seed=first_seed + k`` (default 0..episodes-1), frame skip 4,
+one engine at a time. Teacher time is one ``action_scores`` call; env time is one ``step``
+plus the ``engine_state()`` read the teacher needs. Reproduce the README table with:
 
     .venv/bin/python -m benchmarks.teachers --episodes 20
 """
@@ -37,7 +37,9 @@ class BenchArgs:
     modes: tuple[str, ...] = ("omniscient", "imitable")
     """Teacher modes to run."""
     episodes: int = 20
-    """Episodes per scenario and mode; episode k uses seed k."""
+    """Episodes per scenario and mode; episode k uses seed ``first_seed + k``."""
+    first_seed: int = 0
+    """Seed of the first episode (e.g. 100 to check a tuning on seeds it never saw)."""
     frame_skip: int = 4
     """Engine tics per step."""
     labels: bool = True
@@ -132,7 +134,7 @@ def main(args: BenchArgs) -> str:
             for mode in args.modes:
                 teacher = teachers.make(scenario, mode)
                 results = []
-                for seed in range(args.episodes):
+                for seed in range(args.first_seed, args.first_seed + args.episodes):
                     r = run_episode(env, teacher, seed)
                     results.append(r)
                     t_teacher += r.teacher_s
@@ -164,7 +166,8 @@ def main(args: BenchArgs) -> str:
         )
     table = "\n".join(lines)
     print(
-        f"\n{args.episodes} episodes per cell (seeds 0..{args.episodes - 1}), "
+        f"\n{args.episodes} episodes per cell "
+        f"(seeds {args.first_seed}..{args.first_seed + args.episodes - 1}), "
         f"frame skip {args.frame_skip}, labels buffer {'on' if args.labels else 'off'}\n"
     )
     print(table)

@@ -92,7 +92,7 @@ class GathererTeacher(Teacher):
         self._walking = False
         self._target: tuple[np.ndarray, int] | None = None
         self._banned: list[tuple[float, float, int]] = []
-        self._field: tuple[np.ndarray, np.ndarray, int, frozenset, frozenset] | None = None
+        self._field: tuple[np.ndarray, list, int, frozenset, frozenset] | None = None
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
         self._walking = bool(self._forward[int(scores.argmax())] > 0)
@@ -162,15 +162,19 @@ class GathererTeacher(Teacher):
             targets = medikits[near]
             shorten = np.maximum(dist0[near] - TOUCH, 0.0) / np.maximum(dist0[near], 1e-6)
             ends = origin + (targets - origin) * shorten[:, None]
-        free, reachable = geometry.rays_and_corridors(origin, angles, ends, geo.blocking, CLEARANCE)
+        free, reachable = geometry.rays_and_corridors(
+            origin, angles, ends, geo.blocking_columns, CLEARANCE
+        )
         wall_cost = np.where(self._forward > 0, 6.0 * np.exp(-(free - 24.0) / 24.0), 0.0)
         scores = -wall_cost
         if len(poison):
             # Pickups are touched when the square boxes overlap: Chebyshev distance.
             # Checked halfway too: a step covers up to 30 units, a vial's reach is 40.
+            px, py = poison[:, 0], poison[:, 1]
+            mid = 0.5 * (pos + origin)
             d = np.minimum(
-                np.abs(poison[None, :, :] - pos[:, None, :]).max(axis=2),
-                np.abs(poison[None, :, :] - 0.5 * (pos + origin)[:, None, :]).max(axis=2),
+                np.maximum(np.abs(px - pos[:, 0:1]), np.abs(py - pos[:, 1:2])),
+                np.maximum(np.abs(px - mid[:, 0:1]), np.abs(py - mid[:, 1:2])),
             )
             scores = scores - 30.0 * np.exp(-(d - POISON_REACH) / 3.0).clip(max=5.0).sum(1)
         target = None
@@ -213,7 +217,9 @@ class GathererTeacher(Teacher):
             # pillar while those in a straight line are farther.
             path = self._path(geo, medikits, origin, poison)
             if path is not None:
-                _, clear = geometry.rays_and_corridors(origin, [], path[1], geo.blocking, CLEARANCE)
+                _, clear = geometry.rays_and_corridors(
+                    origin, [], path[1], geo.blocking_columns, CLEARANCE
+                )
                 by_path = self._path_scores(path, clear, pos, angles)
                 if straight > by_path[1] + DETOUR_SLACK:
                     self._target = None
@@ -258,12 +264,12 @@ class GathererTeacher(Teacher):
             field = geometry.distance_field(blocked, cells)
             entry = self._field = (
                 field * FIELD_CELL,
-                geometry.descent_targets(field, 1),
+                field.tolist(),  # descended a few cells per step: plain Python, no grid pass
                 self._tic,
                 key,
                 bad,
             )
-        field, step = entry[0], entry[1]
+        field, cells_field = entry[0], entry[1]
         x, y = float(origin[0]), float(origin[1])
         cell = grid.cell_of(x, y)
         if not math.isfinite(field[cell]):
@@ -272,7 +278,7 @@ class GathererTeacher(Teacher):
                 return None
         chain = [cell]
         for _ in range(AIM_CELLS):
-            nxt = tuple(step[chain[-1]].tolist())
+            nxt = geometry.descent_step(cells_field, chain[-1])
             if nxt == chain[-1]:
                 break
             chain.append(nxt)

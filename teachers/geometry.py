@@ -12,6 +12,8 @@ import heapq
 import math
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 
 from envs.engine_state import Walls
 
@@ -73,24 +75,57 @@ def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     return _first_crossing(p[:, 0], p[:, 1], q[:, 0], q[:, 1], segments)
 
 
+@dataclasses.dataclass(frozen=True)
+class WallColumns:
+    """Walls as float64 columns ``a + u * s`` (``u`` in ``[0, 1]``), computed once per map
+    rather than per intersection query."""
+
+    ax: np.ndarray
+    ay: np.ndarray
+    sx: np.ndarray
+    sy: np.ndarray
+
+    @classmethod
+    def of(cls, segments: np.ndarray) -> WallColumns:
+        """Columns of ``(M, 4)`` walls ``(x1, y1, x2, y2)``."""
+        seg = np.asarray(segments, np.float64).reshape(-1, 4)
+        ax, ay = seg[:, 0].copy(), seg[:, 1].copy()
+        return cls(ax, ay, seg[:, 2] - ax, seg[:, 3] - ay)
+
+    def __len__(self) -> int:
+        return len(self.ax)
+
+
 def _first_crossing(
-    px: np.ndarray, py: np.ndarray, qx: np.ndarray, qy: np.ndarray, segments: np.ndarray
+    px: np.ndarray,
+    py: np.ndarray,
+    qx: np.ndarray,
+    qy: np.ndarray,
+    segments: np.ndarray | WallColumns,
 ) -> np.ndarray:
     """:func:`first_crossing` on coordinate columns ``(N,)``: ``(N, 1)`` against ``(M,)``
-    columns, no strided ``(N, M, 2)`` temporaries."""
+    columns, no strided ``(N, M, 2)`` temporaries, in-place arithmetic."""
     if len(segments) == 0:
         return np.full(len(px), np.inf)
-    seg = np.asarray(segments, np.float64)
+    walls = segments if isinstance(segments, WallColumns) else WallColumns.of(segments)
+    sx, sy = walls.sx, walls.sy
     px, py = px[:, None], py[:, None]
     rx, ry = qx[:, None] - px, qy[:, None] - py
-    ax, ay = seg[:, 0], seg[:, 1]
-    sx, sy = seg[:, 2] - ax, seg[:, 3] - ay
-    apx, apy = ax - px, ay - py
-    denom = rx * sy - ry * sx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (apx * sy - apy * sx) / denom
-        u = (apx * ry - apy * rx) / denom
-    hit = (np.abs(denom) >= _EPS) & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
+    apx, apy = walls.ax - px, walls.ay - py
+    denom = rx * sy
+    denom -= ry * sx
+    t = apx * sy
+    t -= apy * sx
+    u = apx * ry
+    u -= apy * rx
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t /= denom
+        u /= denom
+    hit = np.abs(denom) >= _EPS
+    hit &= t >= 0.0
+    hit &= t <= 1.0
+    hit &= u >= 0.0
+    hit &= u <= 1.0
     return np.where(hit, t, np.inf).min(axis=1)
 
 
@@ -108,7 +143,7 @@ def rays_and_corridors(
         origin: ``(2,)`` the walker.
         angles: ``(A,)`` ray directions in degrees.
         points: ``(K, 2)`` walk destinations.
-        segments: walls.
+        segments: walls (:class:`WallColumns` saves converting them per call).
         clearance: the walker's half-width (its two side lines must be clear too).
         reach: rays longer than this count as free (inf).
 
@@ -119,18 +154,26 @@ def rays_and_corridors(
     rad = np.radians(np.asarray(angles, np.float64))
     points = np.asarray(points, np.float64).reshape(-1, 2)
     a, k = len(rad), len(points)
-    x, y = points[:, 0], points[:, 1]
-    dx, dy = x - ox, y - oy
-    norm = np.maximum(np.hypot(dx, dy), _EPS)
-    # The walk's centre line and its two side lines, offset by the clearance.
-    sx, sy = -dy / norm * clearance, dx / norm * clearance
-    t = _first_crossing(
-        np.concatenate([np.full(a, ox), ox + sx, ox - sx, ox + 0 * sx]),
-        np.concatenate([np.full(a, oy), oy + sy, oy - sy, oy + 0 * sy]),
-        np.concatenate([ox + reach * np.cos(rad), x + sx, x - sx, x]),
-        np.concatenate([oy + reach * np.sin(rad), y + sy, y - sy, y]),
-        segments,
-    )
+    # Rays first, then the walks' two side lines (offset by the clearance) and centre lines.
+    px, py, qx, qy = np.empty((4, a + 3 * k))
+    px[:a], py[:a] = ox, oy
+    np.multiply(np.cos(rad), reach, out=qx[:a])
+    np.multiply(np.sin(rad), reach, out=qy[:a])
+    qx[:a] += ox
+    qy[:a] += oy
+    if k:
+        x, y = points[:, 0], points[:, 1]
+        dx, dy = x - ox, y - oy
+        scale = clearance / np.maximum(np.hypot(dx, dy), _EPS)
+        sx, sy = -dy * scale, dx * scale
+        for start, sign in ((a, 1.0), (a + k, -1.0), (a + 2 * k, 0.0)):
+            end = start + k
+            if sign:
+                px[start:end], py[start:end] = ox + sign * sx, oy + sign * sy
+                qx[start:end], qy[start:end] = x + sign * sx, y + sign * sy
+            else:
+                px[start:end], py[start:end], qx[start:end], qy[start:end] = ox, oy, x, y
+    t = _first_crossing(px, py, qx, qy, segments)
     clear = ~(np.isfinite(t[a:]).reshape(3, k).any(axis=0))
     return t[:a] * reach, clear
 
@@ -331,40 +374,94 @@ def astar(
 def distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
     """Path length (in cells, 8-connected) from every cell to the nearest goal cell; inf: none.
 
-    Vectorised relaxation with array shifts (one pass per wavefront step), for per-map caching.
+    Multi-source Dijkstra (SciPy's, compiled) over the grid's moves; a move into or out of a
+    blocked cell, or a diagonal past one (no corner cutting), weighs inf. Blocked goals are
+    ignored.
 
     Args:
         blocked: bool ``(H, W)`` occupancy.
         goals: int ``(K, 2)`` goal cells ``(row, col)``.
     """
     h, w = blocked.shape
-    padded = np.full((h + 2, w + 2), np.inf)  # a border of inf: no np.pad per pass
-    dist = padded[1:-1, 1:-1]
+    free = ~np.asarray(blocked, bool).ravel()
     goals = np.atleast_2d(goals)
-    dist[goals[:, 0], goals[:, 1]] = 0.0
-    dist[blocked] = np.inf
-    free = np.zeros((h + 2, w + 2), bool)
-    free[1:-1, 1:-1] = ~blocked
-    diag = math.sqrt(2)
-    steps = []
-    for dr, dc in _NEIGHBOURS:
-        if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
-            ok = free[1 + dr : 1 + dr + h, 1 : 1 + w] & free[1 : 1 + h, 1 + dc : 1 + dc + w]
-            step = np.where(ok, diag, np.inf)
+    sources = goals[:, 0] * w + goals[:, 1]
+    sources = sources[free[sources]]
+    if len(sources) == 0:
+        return np.full((h, w), np.inf)
+    graph, source, target, corner_a, corner_b, length = _grid_graph((h, w))
+    ok = free[source] & free[target] & free[corner_a] & free[corner_b]
+    graph.data[:] = np.where(ok, length, np.inf)
+    return scipy.sparse.csgraph.dijkstra(graph, indices=sources, min_only=True).reshape(h, w)
+
+
+def _grid_graph(shape: tuple[int, int]) -> tuple:
+    """The 8-connected moves of a grid of ``shape`` (cached per shape): a CSR matrix whose
+    weights :func:`distance_field` overwrites per call, and per move its flat source, target,
+    the two cells a diagonal passes (an orthogonal move's are its target) and its length."""
+    cached = _GRAPHS.get(shape)
+    if cached is None:
+        h, w = shape
+        index = np.arange(h * w).reshape(h, w)
+        parts = []
+        for dr, dc in _NEIGHBOURS:
+            r0, r1, c0, c1 = max(0, -dr), h - max(0, dr), max(0, -dc), w - max(0, dc)
+            source = index[r0:r1, c0:c1].ravel()
+            target = index[r0 + dr : r1 + dr, c0 + dc : c1 + dc].ravel()
+            diagonal = bool(dr and dc)
+            corner_a = index[r0 + dr : r1 + dr, c0:c1].ravel() if diagonal else target
+            corner_b = index[r0:r1, c0 + dc : c1 + dc].ravel() if diagonal else target
+            length = np.full(len(source), math.sqrt(2) if diagonal else 1.0)
+            parts.append((source, target, corner_a, corner_b, length))
+        source, target, corner_a, corner_b, length = map(np.concatenate, zip(*parts, strict=True))
+        order = np.lexsort((target, source))  # CSR order: by source, then target
+        source, target = source[order], target[order]
+        corner_a, corner_b, length = corner_a[order], corner_b[order], length[order]
+        indptr = np.searchsorted(source, np.arange(h * w + 1))
+        graph = scipy.sparse.csr_matrix(
+            (length.copy(), target.astype(np.int32), indptr.astype(np.int32)),
+            shape=(h * w, h * w),
+        )
+        cached = _GRAPHS[shape] = (graph, source, target, corner_a, corner_b, length)
+    return cached
+
+
+_GRAPHS: dict[tuple[int, int], tuple] = {}
+
+
+def descent_step(field: list[list[float]], cell: tuple[int, int]) -> tuple[int, int]:
+    """The next cell down ``field``'s steepest descent from ``cell``, in plain Python (for a
+    few cells per step: no whole-grid pass); :func:`descent_targets` with ``lookahead=1``.
+
+    Args:
+        field: path lengths as nested lists (``ndarray.tolist()``), inf: unreachable.
+        cell: ``(row, col)``.
+
+    Returns:
+        the neighbour that minimises field + step; ``cell`` itself at a goal or unreachable.
+    """
+    r, c = cell
+    here = field[r][c]
+    if not math.isfinite(here):
+        return cell
+    h, w = len(field), len(field[0])
+    best, nxt = math.inf, cell
+    for dr, dc in _NEIGHBOURS:  # the same order and strict comparison as descent_targets
+        rr, cc = r + dr, c + dc
+        if not (0 <= rr < h and 0 <= cc < w):
+            continue
+        if dr and dc:
+            if not (math.isfinite(field[rr][c]) and math.isfinite(field[r][cc])):
+                continue
+            cand = field[rr][cc] + _DIAG
         else:
-            step = 1.0
-        steps.append((padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w], step))
-    best = np.empty((h, w))
-    cand = np.empty((h, w))
-    while True:
-        best[...] = dist
-        for shifted, step in steps:
-            np.add(shifted, step, out=cand)
-            np.minimum(best, cand, out=best)
-        best[blocked] = np.inf
-        if np.array_equal(best, dist):
-            return dist.copy()
-        dist[...] = best
+            cand = field[rr][cc] + 1.0
+        if cand < best:
+            best, nxt = cand, (rr, cc)
+    return nxt if best - 1.0 - 1e-9 < here else cell
+
+
+_DIAG = math.sqrt(2)
 
 
 def descent_targets(field: np.ndarray, lookahead: int = 4) -> np.ndarray:
@@ -481,6 +578,8 @@ class MapGeometry:
     """``(K, 4)`` walls that block sight: lines bounding exactly one sector."""
     blocking: np.ndarray
     """``(B, 4)`` walls that block walking."""
+    blocking_columns: WallColumns
+    """:attr:`blocking` as :class:`WallColumns` (for :func:`rays_and_corridors`)."""
     grids: dict[tuple[float, float], OccupancyGrid] = dataclasses.field(default_factory=dict)
     fields: dict[tuple, np.ndarray] = dataclasses.field(default_factory=dict)
     rays: dict[tuple[float, float, float], float] = dataclasses.field(default_factory=dict)
@@ -549,6 +648,7 @@ def map_cache(walls: Walls) -> MapGeometry:
             walls=walls,
             sight=np.asarray(walls.segments[walls.one_sided], np.float64),
             blocking=np.asarray(walls.segments[walls.blocking], np.float64),
+            blocking_columns=WallColumns.of(walls.segments[walls.blocking]),
         )
         _BY_CONTENT[key] = geometry
     geometry.walls = walls

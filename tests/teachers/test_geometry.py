@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -174,3 +176,67 @@ def test_batched_rays_and_corridors_agree_with_the_single_queries(seed):
         np.where(np.isinf(rays), -1, rays), np.where(np.isinf(expected), -1, expected)
     )
     assert np.array_equal(clear, geometry.corridor_clear(origin, points, walls, 12.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_descent_step_matches_the_whole_grid_descent_targets(seed):
+    rng = np.random.default_rng(seed)
+    blocked = rng.random((rng.integers(1, 14), rng.integers(1, 14))) < 0.35
+    h, w = blocked.shape
+    goals = np.stack([rng.integers(0, h, 2), rng.integers(0, w, 2)], axis=1)
+    field = geometry.distance_field(blocked, goals)
+    step = geometry.descent_targets(field, 1)
+    rows = field.tolist()
+    for cell in np.ndindex(field.shape):
+        assert geometry.descent_step(rows, cell) == tuple(step[cell].tolist())
+
+
+def relaxed_distance_field(blocked: np.ndarray, goals: np.ndarray) -> np.ndarray:
+    """The former distance_field (relaxation with array shifts until nothing changes): a
+    reference for the Dijkstra one.
+
+    Args:
+        blocked: bool ``(H, W)`` occupancy.
+        goals: int ``(K, 2)`` goal cells ``(row, col)``.
+    """
+    h, w = blocked.shape
+    padded = np.full((h + 2, w + 2), np.inf)  # a border of inf: no np.pad per pass
+    dist = padded[1:-1, 1:-1]
+    goals = np.atleast_2d(goals)
+    dist[goals[:, 0], goals[:, 1]] = 0.0
+    dist[blocked] = np.inf
+    free = np.zeros((h + 2, w + 2), bool)
+    free[1:-1, 1:-1] = ~blocked
+    diag = math.sqrt(2)
+    steps = []
+    for dr, dc in geometry._NEIGHBOURS:
+        if dr and dc:  # no corner cutting: both orthogonal neighbours must be free
+            ok = free[1 + dr : 1 + dr + h, 1 : 1 + w] & free[1 : 1 + h, 1 + dc : 1 + dc + w]
+            step = np.where(ok, diag, np.inf)
+        else:
+            step = 1.0
+        steps.append((padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w], step))
+    best = np.empty((h, w))
+    cand = np.empty((h, w))
+    while True:
+        best[...] = dist
+        for shifted, step in steps:
+            np.add(shifted, step, out=cand)
+            np.minimum(best, cand, out=best)
+        best[blocked] = np.inf
+        if np.array_equal(best, dist):
+            return dist.copy()
+        dist[...] = best
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_distance_field_equals_the_relaxation_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    blocked = rng.random((rng.integers(1, 20), rng.integers(1, 20))) < rng.random() * 0.5
+    h, w = blocked.shape
+    goals = np.stack([rng.integers(0, h, 3), rng.integers(0, w, 3)], axis=1)
+    field = geometry.distance_field(blocked, goals)
+    assert np.array_equal(field, relaxed_distance_field(blocked, goals))
+    assert np.isinf(field[blocked]).all() or not blocked.any()
