@@ -147,3 +147,9 @@ class WeaponClock:
     def ready(self, tic: int) -> bool:
         """Whether a press in the step that starts at ``tic`` fires a clean shot."""
         return tic >= self.ready_tic and (self.ammo is None or self.ammo != 0)
+
+    def pressed(self, tic: int, skip: int) -> None:
+        """Assumes a press in the step that starts at ``tic`` is taken when the pistol is ready:
+        the shot shows two states later, so hold off until then."""
+        if self.ready(tic):
+            self.ready_tic = max(self.ready_tic, tic + skip + 1)

@@ -208,10 +208,8 @@ class ShooterTeacher(Teacher):
         return self._score(state)
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        best = int(scores.argmax())
-        if self._attack_list[best] and self._weapon.ready(state.tic):
-            # Assume the press is taken: the shot shows two states later; until then, hold off.
-            self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
+        if self._attack_list[int(scores.argmax())]:
+            self._weapon.pressed(state.tic, self._skip)
 
     def _score(self, state: EngineState) -> np.ndarray:
         return self._fight(state, self._targets(state))
@@ -315,9 +313,8 @@ class BasicTeacher(Teacher):
         return self._score(state)
 
     def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        best = int(scores.argmax())
-        if self._attack[best] and self._weapon.ready(state.tic):
-            self._weapon.ready_tic = max(self._weapon.ready_tic, state.tic + self._skip + 1)
+        if self._attack[int(scores.argmax())]:
+            self._weapon.pressed(state.tic, self._skip)
 
     def _score(self, state: EngineState) -> np.ndarray:
         skip = self._skip
