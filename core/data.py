@@ -13,6 +13,7 @@ epoch drawn from ``default_rng([seed, epoch])``, so seeking is O(1).
 from __future__ import annotations
 
 import json
+import weakref
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -131,11 +132,16 @@ class ArrayStream(BatchStream):
         return out
 
     def dataset(self, start: int) -> tf.data.Dataset:
+        """The pipeline of batches ``start, start + 1, ...``; valid while this stream lives."""
         tensors, transform, size = self._tensors, self._transform, self.batch_size
+        # TensorFlow never releases a Python function that a tf.data pipeline calls through
+        # numpy_function: referenced strongly, this stream (and its copy of the arrays) would
+        # outlive it, and a learner that gets a fresh stream per iteration would keep them all.
+        stream = weakref.ref(self)
 
         def indices(batch: tf.Tensor) -> tf.Tensor:
             index = tf.numpy_function(
-                lambda b: self.batch_indices(int(b)), [batch], tf.int64, stateful=False
+                lambda b: stream().batch_indices(int(b)), [batch], tf.int64, stateful=False
             )
             return tf.ensure_shape(index, [size])
 

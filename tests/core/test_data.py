@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -38,6 +41,17 @@ def test_array_stream_applies_the_transform_to_each_batch():
     )
     batch = next(stream)
     np.testing.assert_array_equal(batch["x"].numpy(), _arrays()["x"][batch["y"].numpy()] * 2)
+
+
+def test_a_dropped_array_stream_frees_its_arrays_after_it_was_read():
+    """A learner swaps in a fresh stream over the grown dataset every iteration: TensorFlow's
+    registry of numpy_function callables must not keep the old ones (and their arrays) alive."""
+    stream = ArrayStream(_arrays(), batch_size=5, seed=0)
+    next(stream)
+    alive = weakref.ref(stream)
+    del stream
+    gc.collect()
+    assert alive() is None
 
 
 def test_shards_round_trip_every_record_and_resume_by_position(tmp_path):
