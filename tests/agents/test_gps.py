@@ -265,6 +265,15 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (center.student.pooling, center.student.previous_actions) == ("height_max", 4)
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
     assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
+    for name in ("defend_the_line", "health_gathering"):
+        recipe = build_config(TrainArgs(scenario=name))
+        assert (recipe.mode, recipe.label, recipe.mirror, recipe.teacher_mode) == (
+            "dagger",
+            "argmax",
+            True,
+            "imitable",
+        )
+        assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
 
 
 def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset() -> None:
