@@ -79,8 +79,11 @@ class ArrayStream(BatchStream):
     """Shuffled minibatches from NumPy arrays of equal length, as a prefetched ``tf.data`` pipeline.
 
     Batches run across epoch boundaries (every batch is full); epoch ``e`` visits the samples in
-    :func:`epoch_permutation` order. Arrays are kept as they are (e.g. ``uint8``) and ``transform``
-    (run on the batch, in parallel) converts them, so memory stays small.
+    :func:`epoch_permutation` order. Arrays are kept as they are (e.g. ``uint8``), not copied:
+    each batch is gathered from them in NumPy, and ``transform`` (run on the batch, in parallel)
+    converts it, so memory stays small. (A TensorFlow copy of the arrays would cost as much
+    again, and TensorFlow does not give the memory of a large freed tensor back: a learner that
+    streams from a dataset grown each iteration grew by the dataset's size per iteration.)
 
     Args:
         arrays: name -> array; all share the first dimension.
@@ -109,7 +112,7 @@ class ArrayStream(BatchStream):
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.shuffle = shuffle
-        self._tensors = {k: tf.constant(v) for k, v in arrays.items()}
+        self._arrays = {k: np.asarray(v) for k, v in arrays.items()}
         self._transform = transform
         self._perms: dict[int, np.ndarray] = {}
 
@@ -131,12 +134,19 @@ class ArrayStream(BatchStream):
             out[mask] = self._order(int(epoch))[within[mask]]
         return out
 
+    def rows(self, index: np.ndarray) -> list[np.ndarray]:
+        """The rows ``index`` of every array, in the arrays' order."""
+        return [array[index] for array in self._arrays.values()]
+
     def dataset(self, start: int) -> tf.data.Dataset:
         """The pipeline of batches ``start, start + 1, ...``; valid while this stream lives."""
-        tensors, transform, size = self._tensors, self._transform, self.batch_size
+        transform, size = self._transform, self.batch_size
+        names = list(self._arrays)
+        dtypes = [tf.as_dtype(a.dtype) for a in self._arrays.values()]
+        shapes = [(size, *a.shape[1:]) for a in self._arrays.values()]
         # TensorFlow never releases a Python function that a tf.data pipeline calls through
-        # numpy_function: referenced strongly, this stream (and its copy of the arrays) would
-        # outlive it, and a learner that gets a fresh stream per iteration would keep them all.
+        # numpy_function: referenced strongly, this stream (and its arrays) would outlive it,
+        # and a learner that gets a fresh stream per iteration would keep them all.
         stream = weakref.ref(self)
 
         def indices(batch: tf.Tensor) -> tf.Tensor:
@@ -146,7 +156,8 @@ class ArrayStream(BatchStream):
             return tf.ensure_shape(index, [size])
 
         def gather(index: tf.Tensor) -> Batch:
-            batch = {k: tf.gather(v, index) for k, v in tensors.items()}
+            rows = tf.numpy_function(lambda i: stream().rows(i), [index], dtypes, stateful=False)
+            batch = {k: tf.ensure_shape(v, s) for k, v, s in zip(names, rows, shapes, strict=True)}
             return transform(batch) if transform else batch
 
         # indices are drawn sequentially (the permutation cache is not thread-safe), gathering
