@@ -353,9 +353,18 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     other tag counts engine frames of the training rollouts.
 
     Raises:
-        UserError: bad settings, a corrupt checkpoint, a scenario without a teacher.
+        UserError: bad settings, a corrupt checkpoint, a scenario without a teacher, a run
+            directory another process is using.
         KeyboardInterrupt: Ctrl-C; the run directory stays resumable.
     """
+    from core.run_dir import exclusive
+
+    with exclusive(run_dir):
+        return _run_gps(config, Path(run_dir), verbose)
+
+
+def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
+    """The body of :func:`run_gps`, with the run directory held."""
     import keras
 
     from agents.learner import SwappableStream, gps_step, mirror_permutation
@@ -369,7 +378,6 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
     from envs.vector import open_vector_env
 
     config = resolve_config(config)
-    run_dir = Path(run_dir)
     spec = get_spec(config.scenario)
     state_path = run_dir / "state.json"
     state: dict[str, Any] = (

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +68,32 @@ def load_config_dict(run_dir: str | Path) -> dict[str, Any]:
         raise UserError(f"{run_dir}: not a run directory (no config.json)") from None
     except (OSError, json.JSONDecodeError) as error:
         raise UserError(f"{path}: unreadable run config ({error})") from None
+
+
+@contextlib.contextmanager
+def exclusive(run_dir: str | Path) -> Iterator[Path]:
+    """Holds ``run_dir/.lock`` for one process at a time (an OS lock: freed when the process
+    ends, even killed).
+
+    Raises:
+        UserError: another process holds it, e.g. an interrupted run still shutting down when
+            ``--resume`` starts a second one on the same directory.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            raise UserError(
+                f"{run_dir} is in use by another process (pid {owner}); wait for it to exit"
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield run_dir
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

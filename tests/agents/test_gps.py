@@ -101,6 +101,17 @@ def test_a_student_of_another_scenario_is_a_one_line_error(basic_run, capsys) ->
     assert "trained on basic" in capsys.readouterr().err
 
 
+def test_a_run_directory_in_use_by_another_process_is_a_one_line_error(basic_run, capsys) -> None:
+    from core.run_dir import exclusive
+
+    run_dir, _ = basic_run
+    capsys.readouterr()
+    with exclusive(run_dir):
+        assert run_command(["train", "--resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "in use by another process" in err[0]
+
+
 def test_the_exported_saved_model_acts_like_the_student(basic_run) -> None:
     import tensorflow as tf
 

@@ -40,3 +40,17 @@ def test_resuming_with_other_settings_names_the_setting(tmp_path):
     )
     with pytest.raises(UserError, match=r"cannot resume, lr was 0.1 and is now 0.2"):
         open_run(_Cfg(lr=0.2), root=tmp_path, experiment="x", name="a", seed=3, resume=run_dir)
+
+
+def test_a_run_directory_is_held_by_one_process_at_a_time(tmp_path) -> None:
+    import os
+
+    from core.run_dir import exclusive
+
+    with exclusive(tmp_path / "run") as held:
+        assert (held / ".lock").read_text() == str(os.getpid())
+        busy = f"in use by another process \\(pid {os.getpid()}\\)"
+        with pytest.raises(UserError, match=busy), exclusive(tmp_path / "run"):
+            pass
+    with exclusive(tmp_path / "run"):  # released on exit
+        pass
