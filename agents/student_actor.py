@@ -65,24 +65,27 @@ class StudentActor:
         if env_index < len(self._history):
             self._history[env_index] = -1
 
-    def history(self, num_envs: int) -> np.ndarray:
-        """The ``(num_envs, k)`` previous actions the next call sees (a copy; ``-1``: none)."""
+    def _histories(self, num_envs: int) -> np.ndarray:
+        """The histories of ``num_envs`` envs (all empty when the number of envs changes)."""
         if len(self._history) != num_envs:
             self._history = np.full((num_envs, self.history_length), -1, np.int32)
-        return self._history.copy()
+        return self._history
+
+    def history(self, num_envs: int) -> np.ndarray:
+        """The ``(num_envs, k)`` previous actions the next call sees (a copy; ``-1``: none)."""
+        return self._histories(num_envs).copy()
 
     def record(self, actions: np.ndarray) -> None:
-        """Appends the actions just taken in every env to their histories."""
+        """Appends the actions just taken in every env to their histories (oldest dropped)."""
         if self.history_length:
-            history = self.history(len(actions))
-            self._history = np.concatenate(
-                [history[:, 1:], np.asarray(actions, np.int32)[:, None]], 1
-            )
+            history = self._histories(len(actions))
+            history[:, :-1] = history[:, 1:]
+            history[:, -1] = actions
 
     def probabilities(self, observations: np.ndarray) -> np.ndarray:
         """``(N, A)`` action probabilities for a uint8 ``(N, H, W, C)`` batch (one call)."""
         started = time.perf_counter()
-        history = self.history(len(observations))
+        history = self._histories(len(observations))
         probs = self._probabilities(np.asarray(observations, np.uint8), history).numpy()
         self.seconds += time.perf_counter() - started
         self.calls += 1
