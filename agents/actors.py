@@ -77,6 +77,12 @@ class TeacherActor:
             dtype=np.int64,
         )
 
+    def taken(self, actions: np.ndarray) -> None:
+        """Tells each env's teacher the action taken in the state it last scored (see
+        :meth:`teachers.base.Teacher.taken`): call it when another policy may have acted."""
+        for teacher, action in zip(self.teachers, actions, strict=True):
+            teacher.taken(int(action))
+
     def action_scores(self, states: Sequence[EngineState | None]) -> np.ndarray:
         """The teachers' scores, ``(num_envs, num_actions)``; rows of zeros where no state."""
         rows = [

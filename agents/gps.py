@@ -207,7 +207,9 @@ class MixingActor:
     The teacher scores every state (its labels are needed anyway, and its per-episode memory must
     see every state); the teacher's action is the argmax of those scores, exactly as
     :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
-    per step on the whole batch and is told the actions taken (its previous-action input).
+    per step on the whole batch. Both are told the actions taken: the student's previous-action
+    input, and the teacher's memory of what was pressed (its pistol cooldown), so the labels of
+    the next states describe the game the student is really in.
     :attr:`last` keeps the step's scores, probabilities, teacher mask and the previous actions
     the student saw, for the dataset writer.
     """
@@ -232,6 +234,7 @@ class MixingActor:
         probs = self.student.probabilities(observations)
         use_teacher = self.rng.random(len(observations)) < self.beta
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
+        self.teacher.taken(actions)
         self.student.record(actions)
         self.last = (scores, probs, use_teacher, history)
         return actions

@@ -24,10 +24,16 @@ class Teacher:
     """A privileged policy for one scenario.
 
     :meth:`action_scores` is a template: it returns the cached scores when called again on the
-    same tic, tracks the frame skip (``_skip``) from the tic gap between states and, for
-    subclasses with ``TRACKS_TURN``, how long a turn has been held (``_held``), then calls the
-    :meth:`_decide` hook and, with the fresh scores, :meth:`_decided`. :meth:`act` is the argmax
-    of the scores (first index on ties).
+    same tic; on a new state it first passes the action taken in the previous one to the
+    :meth:`_took` hook (the teacher's own best action unless :meth:`taken` said otherwise), then
+    tracks the frame skip (``_skip``) from the tic gap between states and, for subclasses with
+    ``TRACKS_TURN``, how long a turn has been held (``_held``), then calls the :meth:`_decide`
+    hook. :meth:`act` is the argmax of the scores (first index on ties).
+
+    Per-episode memory that depends on what was pressed (the pistol's cooldown, walking
+    momentum) must follow the action really taken: in DAgger and GPS rollouts the student often
+    acts instead, and a teacher that assumed its own choice would label the next states from a
+    game that did not happen (e.g. ask for a shot while the student's shot is still cooling down).
 
     Args:
         spec: the scenario (its ``actions`` define the discrete action space).
@@ -65,6 +71,8 @@ class Teacher:
         self._angle: float | None = None
         self._held = 0
         self._scores = np.zeros(self.num_actions)
+        self._last: EngineState | None = None
+        self._taken: int | None = None
 
     def action_scores(self, state: EngineState) -> np.ndarray:
         """One finite float per action, higher is better (graded, for soft labels).
@@ -73,6 +81,8 @@ class Teacher:
         """
         if state.tic == self._tic:
             return self._scores.copy()
+        if self._last is not None and self._taken is not None:
+            self._took(self._last, self._taken)
         stepped = self._tic >= 0 and 0 < state.tic - self._tic <= MAX_SKIP
         if stepped:
             self._skip = state.tic - self._tic
@@ -84,15 +94,25 @@ class Teacher:
                 self._held = infer_turn_held(delta, self._held, self._skip)
             self._angle = angle
         scores = self._scores = self._decide(state)
-        self._decided(state, scores)
+        self._last, self._taken = state, int(scores.argmax())
         return scores.copy()
+
+    def taken(self, action: int) -> None:
+        """Says which action was taken in the state last scored, when it was not the teacher's.
+
+        Call it after :meth:`action_scores` whenever another policy acted (a DAgger or GPS
+        rollout); without the call the teacher assumes its own best action was taken.
+        """
+        if self._last is not None:
+            self._taken = int(action)
 
     def _decide(self, state: EngineState) -> np.ndarray:
         """The scores of a new state (``_skip`` and ``_held`` are already up to date)."""
         raise NotImplementedError
 
-    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        """Called after :meth:`_decide` with its scores (e.g. to assume the best action taken)."""
+    def _took(self, state: EngineState, action: int) -> None:
+        """Called with the previous state and the action taken in it, before the next decision
+        (``_skip`` and ``_held`` are still those of that state)."""
 
     def act(self, state: EngineState) -> int:
         """The best action: argmax of :meth:`action_scores`, the lowest index on ties."""

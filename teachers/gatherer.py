@@ -94,8 +94,8 @@ class GathererTeacher(Teacher):
         self._banned: list[tuple[float, float, int]] = []
         self._field: tuple[np.ndarray, list, int, frozenset, frozenset] | None = None
 
-    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        self._walking = bool(self._forward[int(scores.argmax())] > 0)
+    def _took(self, state: EngineState, action: int) -> None:
+        self._walking = bool(self._forward[action] > 0)
 
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""

@@ -207,8 +207,8 @@ class ShooterTeacher(Teacher):
         self._weapon.update(state.tic, state.player.ammo)
         return self._score(state)
 
-    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        if self._attack_list[int(scores.argmax())]:
+    def _took(self, state: EngineState, action: int) -> None:
+        if self._attack_list[action]:
             self._weapon.pressed(state.tic, self._skip)
 
     def _score(self, state: EngineState) -> np.ndarray:
@@ -312,8 +312,8 @@ class BasicTeacher(Teacher):
             self._target = float(objects.position[mask, 1][0])
         return self._score(state)
 
-    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        if self._attack[int(scores.argmax())]:
+    def _took(self, state: EngineState, action: int) -> None:
+        if self._attack[action]:
             self._weapon.pressed(state.tic, self._skip)
 
     def _score(self, state: EngineState) -> np.ndarray:

@@ -297,3 +297,36 @@ def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset()
     assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
     narrow = build_config(TrainArgs(width=80))
     assert (narrow.env.width, narrow.env.height) == (80, 60)
+
+
+def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
+    from agents.gps import MixingActor
+
+    class Teachers:
+        def action_scores(self, states):
+            return np.array([[0.0, 1.0, 0.0]] * len(states))  # the teacher's best: action 1
+
+        def taken(self, actions):
+            self.actions = np.asarray(actions)
+
+    class Student:
+        def history(self, num_envs):
+            return np.zeros((num_envs, 0), np.int32)
+
+        def probabilities(self, observations):
+            return np.array([[0.1, 0.1, 0.8]] * len(observations))  # the student's: action 2
+
+        def choose(self, probs):
+            return probs.argmax(-1)
+
+        def record(self, actions):
+            self.actions = np.asarray(actions)
+
+    teacher, student = Teachers(), Student()
+    rng = np.random.default_rng(0)
+    students_turn = MixingActor(teacher, student, beta=0.0, rng=rng)
+    assert students_turn.act(np.zeros((3, 1)), [None] * 3).tolist() == [2, 2, 2]
+    assert teacher.actions.tolist() == student.actions.tolist() == [2, 2, 2]
+    teachers_turn = MixingActor(teacher, student, beta=1.0, rng=rng)
+    assert teachers_turn.act(np.zeros((3, 1)), [None] * 3).tolist() == [1, 1, 1]
+    assert teacher.actions.tolist() == student.actions.tolist() == [1, 1, 1]

@@ -1,4 +1,5 @@
-"""The teacher template: same-tic caching, frame-skip and turn-ramp tracking, reset."""
+"""The teacher template: same-tic caching, frame-skip and turn-ramp tracking, the action taken,
+reset."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class _Counting(Teacher):
     def reset(self) -> None:
         super().reset()
         self.decisions = 0
-        self.decided: list[int] = []
+        self.took: list[tuple[int, int, int]] = []
 
     def _decide(self, state: EngineState) -> np.ndarray:
         self.decisions += 1
@@ -26,8 +27,8 @@ class _Counting(Teacher):
         scores[:3] = self.decisions, self._skip, self._held
         return scores
 
-    def _decided(self, state: EngineState, scores: np.ndarray) -> None:
-        self.decided.append(state.tic)
+    def _took(self, state: EngineState, action: int) -> None:
+        self.took.append((state.tic, action, self._skip))
 
 
 def _state(tic: int, angle: float = 0.0) -> EngineState:
@@ -65,7 +66,7 @@ def test_a_second_call_on_the_same_tic_returns_a_copy_of_the_cached_scores():
     first = teacher.action_scores(_state(10))
     first[:] = -1.0  # the caller's copy: the cache must not change
     again = teacher.action_scores(_state(10))
-    assert teacher.decisions == 1 and teacher.decided == [10]
+    assert teacher.decisions == 1 and teacher.took == []
     assert again[0] == 1.0
 
 
@@ -96,3 +97,31 @@ def test_reset_forgets_the_tic_skip_turn_and_cache():
     scores = teacher.action_scores(_state(12))  # same tic as before the reset: decided anew
     assert teacher.decisions == 1
     assert scores[1] == 4 and scores[2] == 0
+
+
+def test_the_next_decision_first_learns_the_teachers_own_best_action_was_taken():
+    teacher = _teacher()
+    teacher.action_scores(_state(10))  # best: action 1 (its score is the skip, 4)
+    assert teacher.took == []  # nothing taken yet: the step is still to be played
+    teacher.action_scores(_state(13))
+    assert teacher.took == [(10, 1, 4)]  # the state, the action, that state's frame skip
+
+
+def test_taken_overrides_the_assumed_action_when_another_policy_acted():
+    teacher = _teacher()
+    teacher.action_scores(_state(10))
+    teacher.taken(5)  # e.g. the student acted in a DAgger rollout
+    teacher.action_scores(_state(10))  # same tic: cached, the taken action stands
+    teacher.action_scores(_state(14))
+    teacher.action_scores(_state(18))  # no override: its own best again
+    assert teacher.took == [(10, 5, 4), (14, 1, 4)]
+
+
+def test_reset_forgets_the_action_taken_in_the_last_episode():
+    teacher = _teacher()
+    teacher.action_scores(_state(10))
+    teacher.taken(3)
+    teacher.reset()
+    teacher.taken(2)  # nothing scored since the reset: ignored
+    teacher.action_scores(_state(4))
+    assert teacher.took == []

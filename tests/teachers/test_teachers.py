@@ -278,7 +278,7 @@ def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
     assert terminated and not truncated and ret > 0.5  # the vest's reward, before the timeout
 
 
-def _turret_state(tic: int, enemies):
+def _turret_state(tic: int, enemies, ammo: float = 0.0):
     """A defend_the_center-like state: the player at the origin facing east; ``enemies`` are
     ``(x, y, visible)`` demons."""
     from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
@@ -311,7 +311,7 @@ def _turret_state(tic: int, enemies):
         velocity=np.zeros(3, np.float32),
         health=100.0,
         armor=0.0,
-        ammo=0.0,
+        ammo=ammo,
         weapon=1,
     )
     return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
@@ -345,3 +345,21 @@ def test_imitable_shooter_prefers_what_is_on_screen_to_what_it_remembers():
     alone.reset()
     alone.action_scores(_turret_state(10, [(300.0, -150.0, True)]))
     assert _turn(alone, alone.action_scores(_turret_state(14, [(300.0, -150.0, False)]))) == "right"
+
+
+def _fires(teacher, scores) -> bool:
+    return "ATTACK" in teacher.action_names[int(np.argmax(scores))]
+
+
+def test_shooter_labels_the_next_state_from_the_action_really_taken():
+    ahead = [(300.0, 0.0, True)]  # a demon in the crosshair, the pistol loaded and ready
+    teacher = teachers.make("defend_the_center", "imitable")
+    teacher.reset()
+    assert _fires(teacher, teacher.action_scores(_turret_state(10, ahead, ammo=26)))
+    # It fired (its own choice): the shot is still on its way, so no second press yet.
+    assert not _fires(teacher, teacher.action_scores(_turret_state(14, ahead, ammo=26)))
+    # The student acted instead and did not shoot: the pistol is still ready, so shoot now.
+    teacher.reset()
+    teacher.action_scores(_turret_state(10, ahead, ammo=26))
+    teacher.taken(teacher.action("NOOP"))
+    assert _fires(teacher, teacher.action_scores(_turret_state(14, ahead, ammo=26)))
