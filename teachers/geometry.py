@@ -178,6 +178,42 @@ def rays_and_corridors(
     return t[:a] * reach, clear
 
 
+def walks_touch_boxes(
+    origin: np.ndarray, ends: np.ndarray, centers: np.ndarray, half: np.ndarray
+) -> np.ndarray:
+    """Whether a straight walk from ``origin`` to each of ``ends`` enters any axis-aligned square.
+
+    Doom touches a pickup when the two square boxes overlap, so a walker's centre touches an
+    item inside the square of half-side ``radius + item radius`` around it (slab test).
+
+    Args:
+        origin: ``(2,)`` the walker.
+        ends: ``(K, 2)`` walk destinations.
+        centers: ``(N, 2)`` square centres.
+        half: ``(N,)`` half-sides (a walk that starts inside a square only counts if the
+            square is shrunk to leave it out: pass ``min(half, distance - 1)``).
+
+    Returns:
+        bool ``(K,)``.
+    """
+    ends = np.asarray(ends, np.float64).reshape(-1, 2)
+    if len(centers) == 0 or len(ends) == 0:
+        return np.zeros(len(ends), bool)
+    d = ends - np.asarray(origin, np.float64)[:2]
+    d[np.abs(d) < _EPS] = _EPS  # a walk parallel to an axis: an infinite slab on that side
+    rel = np.asarray(centers, np.float64)[:, :2] - np.asarray(origin, np.float64)[:2]
+    half = np.maximum(np.asarray(half, np.float64), 0.0)  # an empty square touches nothing
+    enter = np.zeros((len(ends), len(rel)))
+    leave = np.ones((len(ends), len(rel)))
+    for axis in (0, 1):
+        inv = 1.0 / d[:, axis : axis + 1]
+        t1 = (rel[:, axis] - half) * inv
+        t2 = (rel[:, axis] + half) * inv
+        np.maximum(enter, np.minimum(t1, t2), out=enter)
+        np.minimum(leave, np.maximum(t1, t2), out=leave)
+    return (enter < leave).any(axis=1)
+
+
 def line_of_sight(origin: np.ndarray, points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Whether each of ``points`` (N, 2) is visible from ``origin`` (2,) through ``segments``."""
     points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]

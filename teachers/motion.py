@@ -153,3 +153,51 @@ class WeaponClock:
         the shot shows two states later, so hold off until then."""
         if self.ready(tic):
             self.ready_tic = max(self.ready_tic, tic + skip + 1)
+
+
+@functools.lru_cache(maxsize=128)
+def walk_paths(
+    turns: tuple[int, ...], forwards: tuple[bool, ...], held: int, skip: int, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-tic walks of every (first action, continuation) pair, at yaw 0 from rest (cached).
+
+    The first action is held for ``skip`` tics, then a continuation (any of the same actions)
+    for ``steps`` more steps: each tic turns (the ramp of :func:`turn_amount`, kept while either
+    turn button is held), thrusts ``FORWARD_ACCEL`` along the new yaw, moves, then applies
+    friction. Positions are linear in the start velocity, so a walk from velocity ``v`` at yaw
+    ``a`` is ``R(a) @ offsets + v * drift``.
+
+    Args:
+        turns: per action +1 (left), -1 (right) or 0.
+        forwards: per action whether it walks forward.
+        held: tics a turn button has already been held.
+        skip: tics per step.
+        steps: continuation steps after the first.
+
+    Returns:
+        ``(A, A, T, 2)`` offsets after each of the ``T = skip * (1 + steps)`` tics, and the
+        ``(T,)`` distance a unit start velocity carries the player.
+    """
+    n, tics = len(turns), skip * (1 + steps)
+    offsets = np.zeros((n, n, tics, 2))
+    for a in range(n):
+        for c in range(n):
+            h, yaw, x, y, vx, vy = min(held, SLOW_TURN_TICS), 0.0, 0.0, 0.0, 0.0, 0.0
+            for t in range(tics):
+                k = a if t < skip else c
+                if turns[k]:
+                    yaw += turns[k] * (SLOW_TURN if h < SLOW_TURN_TICS else FAST_TURN)
+                    h += 1
+                else:
+                    h = 0
+                if forwards[k]:
+                    rad = np.radians(yaw)
+                    vx += FORWARD_ACCEL * float(np.cos(rad))
+                    vy += FORWARD_ACCEL * float(np.sin(rad))
+                x, y = x + vx, y + vy
+                vx, vy = vx * FRICTION, vy * FRICTION
+                offsets[a, c, t] = x, y
+    drift = np.cumsum(FRICTION ** np.arange(tics))
+    for table in (offsets, drift):
+        table.flags.writeable = False
+    return offsets, drift

@@ -240,3 +240,30 @@ def test_distance_field_equals_the_relaxation_bit_for_bit(seed):
     field = geometry.distance_field(blocked, goals)
     assert np.array_equal(field, relaxed_distance_field(blocked, goals))
     assert np.isinf(field[blocked]).all() or not blocked.any()
+
+
+def test_a_walk_touches_a_square_it_crosses_but_not_one_beside_it_or_behind_it():
+    centres = np.array([[50.0, 20.0], [50.0, 40.0], [-50.0, 0.0]])
+    hit = geometry.walks_touch_boxes(np.zeros(2), [[100.0, 0.0]], centres[:1], np.array([36.0]))
+    assert hit.tolist() == [True]  # 20 units off the line: the boxes overlap
+    half = np.full(2, 36.0)
+    assert not geometry.walks_touch_boxes(np.zeros(2), [[100.0, 0.0]], centres[1:], half)[0]
+    # A walk that starts inside a square only counts when it goes deeper: shrink the square.
+    assert not geometry.walks_touch_boxes([40.0, 0.0], [[100.0, 0.0]], centres[:1], [0.0])[0]
+
+
+def test_walk_paths_from_rest_straight_ahead_follow_the_engine_update():
+    from teachers.motion import FORWARD_ACCEL, FRICTION, walk_paths
+
+    offsets, drift = walk_paths((0, 1), (True, False), 0, 4, 2)
+    x, v, xs = 0.0, 0.0, []
+    for _ in range(12):  # each tic: thrust, move, friction
+        v += FORWARD_ACCEL
+        x += v
+        v *= FRICTION
+        xs.append(x)
+    assert np.allclose(offsets[0, 0, :, 0], xs) and np.allclose(offsets[0, 0, :, 1], 0.0)
+    # A unit start velocity coasts 1, 1 + f, 1 + f + f^2, ...
+    assert np.isclose(drift[2], 1 + FRICTION + FRICTION**2)
+    # Turning on the spot from rest never moves; a left turn then a walk veers left.
+    assert np.allclose(offsets[1, 1], 0.0) and (offsets[1, 0, 4:, 1] > 0).all()
