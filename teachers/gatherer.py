@@ -18,15 +18,32 @@ from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState, categ
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
-from teachers.motion import FAST_TURN, FORWARD_ACCEL, FRICTION, turn_amount
+from teachers.motion import (
+    FAST_TURN,
+    FORWARD_ACCEL,
+    FRICTION,
+    SLOW_TURN_TICS,
+    turn_amount,
+    walk_paths,
+)
 
 TOP_SPEED = FORWARD_ACCEL * FRICTION / (1 - FRICTION)
 CANDIDATES = 8
 """Nearest medikits checked for a clear straight line (bounds the ray-cast work)."""
 POISON_REACH = 36.0
 """Chebyshev distance under which a poison vial is touched (radii 16 + 20)."""
-POISON_PATH = 48.0
-"""A straight path passing this close to a poison vial is treated as a detour."""
+WALK_REACH = 44.0
+"""A straight walk to a medikit must keep this Chebyshev distance from every poison vial (the
+touching reach plus a margin for the curve a walk makes while it turns)."""
+CONTINUE_STEPS = 3
+"""Steps simulated after each action's own (one continuation held): the poison check asks
+whether some continuation keeps clear of every vial, since the player slides when it stops."""
+POISON_COST = 30.0
+"""Score (steps) of touching a vial: 30 health, what the acid floor takes in some 120 tics."""
+POISON_MARGIN = 2.0
+"""Units inside which a walk's closest approach to a vial's touching reach starts to cost."""
+PATH_REACH = 8.5
+"""Units a walk covers per tic at most (vials farther than the walk can go are not checked)."""
 STICKY = 12.0
 """Tics of preference for the medikit already chased (no dithering between two)."""
 MEMORY_TICS = 140
@@ -52,6 +69,14 @@ STUCK_DISTANCE = 8.0
 BAN_TICS = 140
 """A medikit chased for ``STUCK_STEPS`` steps without moving ``STUCK_DISTANCE`` units is
 ignored this many tics (a corner or a pillar the straight-line test missed)."""
+DITHER_STEPS = 8
+"""Steps of turning both ways without moving ``STUCK_DISTANCE`` units that ban the medikit the
+teacher is after (also for ``BAN_TICS``)..."""
+ESCAPE_TICS = 64
+"""... and make it break away this long: turn one way until a walk is clear of vials and walls,
+then walk (the way to any medikit may start past a vial beside the player)."""
+ESCAPE_ROOM = 64.0
+"""Room (units to a wall) a break-away walk needs."""
 _PICKUP = int(Category.PICKUP)
 _ROWS: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
 
@@ -81,6 +106,8 @@ class GathererTeacher(Teacher):
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names], np.float64
         )
         self._forward = np.array(["MOVE_FORWARD" in n for n in names], np.float64)
+        self._turns = tuple(int(t) for t in self._turn)
+        self._forwards = tuple(bool(f) for f in self._forward)
         self.reset()
 
     TRACKS_TURN = True
@@ -88,14 +115,20 @@ class GathererTeacher(Teacher):
     def reset(self) -> None:
         super().reset()
         self._seen: dict[int, tuple[float, float, int]] = {}
+        self._seen_poison: dict[int, tuple[float, float, int]] = {}
         self._history: list[tuple[float, float, int]] = []
         self._walking = False
+        self._turned = 0
+        self._steps: list[tuple[float, float, int]] = []
         self._target: tuple[np.ndarray, int] | None = None
+        self._goal: np.ndarray | None = None
+        self._escape, self._escape_turn = -1, 1
         self._banned: list[tuple[float, float, int]] = []
         self._field: tuple[np.ndarray, list, int, frozenset, frozenset] | None = None
 
     def _took(self, state: EngineState, action: int) -> None:
         self._walking = bool(self._forward[action] > 0)
+        self._turned = int(self._turn[action])
 
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
@@ -122,8 +155,19 @@ class GathererTeacher(Teacher):
             if tic - v[2] <= MEMORY_TICS and math.hypot(v[0] - me_x, v[1] - me_y) > 24.0
         }
         good_pos = np.array([v[:2] for v in seen.values()], np.float64).reshape(-1, 2)
-        bad = [i for i in bad if visible[i]]
-        return good_pos, position[bad, :2].astype(np.float64).reshape(-1, 2)
+        # Vials never move and only the player takes them: the one beside the player (off
+        # screen) is the one it slides into, so remember them too.
+        seen_poison = self._seen_poison
+        for i in bad:
+            if visible[i]:
+                seen_poison[int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
+        self._seen_poison = seen_poison = {
+            k: v
+            for k, v in seen_poison.items()
+            if tic - v[2] <= MEMORY_TICS and max(abs(v[0] - me_x), abs(v[1] - me_y)) > POISON_REACH
+        }
+        bad_pos = np.array([v[:2] for v in seen_poison.values()], np.float64).reshape(-1, 2)
+        return good_pos, bad_pos
 
     def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
@@ -133,17 +177,17 @@ class GathererTeacher(Teacher):
         geo = geometry.map_cache(state.walls)
         tic = state.tic
         self._unstick(origin, tic)
-        # One step ahead per action: yaw after the turn, position after the thrust (approx.).
+        # Every action's walk, tic by tic, for its step and each continuation after it (the
+        # player keeps sliding when it stops walking: braking takes some 80 units).
+        held = min(self._held, SLOW_TURN_TICS)
+        offsets, drift = walk_paths(self._turns, self._forwards, held, skip, CONTINUE_STEPS)
         angles = player.angle + self._turn * turn_amount(self._held, skip)
-        rad = np.radians(angles)
-        heading = np.stack([np.cos(rad), np.sin(rad)], axis=1)
-        speed = float(np.hypot(*vel))
-        ahead = np.where(
-            self._forward[:, None] > 0,
-            heading * min(TOP_SPEED, speed + FORWARD_ACCEL * skip) * skip,
-            vel * skip * 0.5,
-        )
-        pos = origin + ahead  # (A, 2)
+        yaw = math.radians(player.angle)
+        cos, sin = math.cos(yaw), math.sin(yaw)
+        first = offsets[:, 0, skip - 1]  # (A, 2) after this step
+        pos = np.empty((len(first), 2))
+        pos[:, 0] = origin[0] + cos * first[:, 0] - sin * first[:, 1] + vel[0] * drift[skip - 1]
+        pos[:, 1] = origin[1] + sin * first[:, 0] + cos * first[:, 1] + vel[1] * drift[skip - 1]
         medikits, poison = self._pickups(state)
         if self._banned and len(medikits):
             keep = np.ones(len(medikits), bool)
@@ -167,31 +211,34 @@ class GathererTeacher(Teacher):
         )
         wall_cost = np.where(self._forward > 0, 6.0 * np.exp(-(free - 24.0) / 24.0), 0.0)
         scores = -wall_cost
+        poison_half = np.zeros(0)
         if len(poison):
-            # Pickups are touched when the square boxes overlap: Chebyshev distance.
-            # Checked halfway too: a step covers up to 30 units, a vial's reach is 40.
-            px, py = poison[:, 0], poison[:, 1]
-            mid = 0.5 * (pos + origin)
-            d = np.minimum(
-                np.maximum(np.abs(px - pos[:, 0:1]), np.abs(py - pos[:, 1:2])),
-                np.maximum(np.abs(px - mid[:, 0:1]), np.abs(py - mid[:, 1:2])),
-            )
-            scores = scores - 30.0 * np.exp(-(d - POISON_REACH) / 3.0).clip(max=5.0).sum(1)
+            rel_p = poison - origin
+            cheb = np.maximum(np.abs(rel_p[:, 0]), np.abs(rel_p[:, 1]))
+            # A straight walk must keep clear of every vial, except one it already stands
+            # closer to than that: it may walk away from it.
+            poison_half = np.minimum(WALK_REACH, cheb - 1.0)
+            close = cheb < POISON_REACH + PATH_REACH * len(drift)
+            if close.any():
+                risk = self._poison_risk(offsets, drift, cos, sin, vel, rel_p[close])
+                scores = scores - risk
+        if tic < self._escape:
+            # Break away: keep turning one way until a walk is safe and has room, then walk.
+            walk = (self._forward > 0) & (scores > scores.max() - 1.0) & (free > ESCAPE_ROOM)
+            if walk.any():
+                return np.where(walk, np.minimum(free, 600.0) / 100.0, -10.0) + scores
+            return np.where((self._forward == 0) & (self._turn == self._escape_turn), 0.0, -10.0)
         target = None
         if len(medikits):
             extra = np.zeros(len(targets))
-            rel_p = poison - origin
-            close = poison[np.hypot(rel_p[:, 0], rel_p[:, 1]) < dist0[near].max() + POISON_PATH]
-            if len(close):
-                # A poison vial on the way costs a detour (or the health it takes).
-                seg = np.concatenate([np.broadcast_to(origin, targets.shape), targets], axis=1)
-                gap = geometry.point_segment_distance(close, seg).min(axis=0)
-                extra = extra + np.where(gap < POISON_PATH, 40.0, 0.0)
+            ok = reachable
+            if len(poison):
+                # A vial on the way is a detour (the path field's): no straight walk there.
+                ok = ok & ~geometry.walks_touch_boxes(origin, ends, poison, poison_half)
             if self._target is not None:
                 # Keep the medikit we are after unless another is clearly quicker.
                 prev = self._target[0]
                 extra = extra - np.where(np.hypot(*(targets - prev).T) < 16.0, STICKY, 0.0)
-            ok = reachable
             straight_scores, straight = None, math.inf
             if ok.any():
                 targets, extra = targets[ok], extra[ok]
@@ -211,7 +258,7 @@ class GathererTeacher(Teacher):
                 straight_scores = scores - skip - tics.min(axis=1) / skip
                 if straight <= float(dist0.min()) + DETOUR_SLACK:
                     # No path can be shorter than the nearest medikit's straight line.
-                    self._target = (target, tic)
+                    self._target, self._goal = (target, tic), target
                     return straight_scores
             # The shortest paths to all medikits (a field): the nearest one may be round a
             # pillar while those in a straight line are farther.
@@ -220,16 +267,51 @@ class GathererTeacher(Teacher):
                 _, clear = geometry.rays_and_corridors(
                     origin, [], path[1], geo.blocking_columns, CLEARANCE
                 )
-                by_path = self._path_scores(path, clear, pos, angles)
-                if straight > by_path[1] + DETOUR_SLACK:
+                if len(poison):
+                    clear &= ~geometry.walks_touch_boxes(origin, path[1], poison, poison_half)
+                by_path, length = self._path_scores(path, clear, pos, angles)
+                if straight > length + DETOUR_SLACK:
                     self._target = None
-                    return scores - skip + by_path[0]
+                    # The medikit the path leads to, as far as it was followed.
+                    end = path[1][-1]
+                    self._goal = medikits[np.argmin(np.hypot(*(medikits - end).T))]
+                    return scores - skip + by_path
             if straight_scores is not None:
-                self._target = (target, tic)
+                self._target, self._goal = (target, tic), target
                 return straight_scores
-        self._target = None
+        self._target = self._goal = None
         # Nothing in reach: head for the most open direction (explore).
         return scores + np.minimum(free, 600.0) / 100.0 * np.where(self._forward > 0, 1.0, 0.7)
+
+    def _poison_risk(
+        self,
+        offsets: np.ndarray,
+        drift: np.ndarray,
+        cos: float,
+        sin: float,
+        vel: np.ndarray,
+        rel: np.ndarray,
+    ) -> np.ndarray:
+        """Per action, the poison cost of its safest continuation: ``(A,)``.
+
+        Each walk (action, continuation) is checked tic by tic against the vials at ``rel``
+        (relative to the player): a vial costs :data:`POISON_COST` when the walk's closest
+        Chebyshev distance to it comes within the touching reach (ramping up over
+        :data:`POISON_MARGIN` units outside it).
+        """
+        a, c, t, _ = offsets.shape
+        flat = offsets.reshape(-1, 2)
+        x = (cos * flat[:, 0] - sin * flat[:, 1]).reshape(a * c, t) + vel[0] * drift
+        y = (sin * flat[:, 0] + cos * flat[:, 1]).reshape(a * c, t) + vel[1] * drift
+        x, y = x.reshape(-1, 1), y.reshape(-1, 1)
+        d = np.maximum(np.abs(rel[:, 0] - x), np.abs(rel[:, 1] - y))  # (A * C * T, N)
+        d = d.reshape(a * c, t, -1).min(axis=1)
+        # The walks are exact (short of walls): only a touch costs, not a near miss, or the
+        # teacher freezes beside a vial it could pass.
+        risk = (POISON_COST * ((POISON_REACH + POISON_MARGIN - d) / POISON_MARGIN).clip(0, 1)).sum(
+            axis=1
+        )
+        return risk.reshape(a, c).min(axis=1)
 
     def _path(
         self,
@@ -260,7 +342,12 @@ class GathererTeacher(Teacher):
                 r1, c1 = grid.cell_of(x + POISON_REACH, y + POISON_REACH)
                 blocked[r0 : r1 + 1, c0 : c1 + 1] = True
             cells = grid.to_cell(medikits)
-            blocked[cells[:, 0], cells[:, 1]] = False
+            # A medikit may stand close to a wall; one inside a vial's reach is no goal.
+            free = cells
+            if len(poison):
+                cheb = np.abs(medikits[:, None, :] - poison[None, :, :]).max(axis=2).min(axis=1)
+                free = cells[cheb >= POISON_REACH]
+            blocked[free[:, 0], free[:, 1]] = False
             field = geometry.distance_field(blocked, cells)
             entry = self._field = (
                 field * FIELD_CELL,
@@ -304,7 +391,20 @@ class GathererTeacher(Teacher):
 
     def _unstick(self, origin: np.ndarray, tic: int) -> None:
         """A target we have walked toward for a while without moving is unreachable: ban it a
-        while (turning on the spot does not count)."""
+        while (turning on the spot does not count). So is a medikit the teacher dithers at,
+        turning left and right on the spot (a vial beside the way in, which the scores weigh
+        against the turn to make at every step, and never settle)."""
+        x, y = float(origin[0]), float(origin[1])
+        steps = self._steps
+        steps.append((x, y, self._turned))
+        del steps[:-DITHER_STEPS]
+        if self._goal is not None and len(steps) == DITHER_STEPS:
+            x0, y0, _ = steps[0]
+            turns = {turn for _, _, turn in steps}
+            if 1 in turns and -1 in turns and math.hypot(x - x0, y - y0) < STUCK_DISTANCE:
+                self._ban(self._goal, tic)
+                self._escape, self._escape_turn = tic + ESCAPE_TICS, self._turned or 1
+                steps.clear()
         history = self._history
         if not self._walking:
             history.clear()
@@ -314,7 +414,10 @@ class GathererTeacher(Teacher):
             return
         x0, y0, _ = history[0]
         if math.hypot(origin[0] - x0, origin[1] - y0) < STUCK_DISTANCE:
-            target = self._target[0]
-            self._banned = [b for b in self._banned if b[2] > tic]
-            self._banned.append((float(target[0]), float(target[1]), tic + BAN_TICS))
+            self._ban(self._target[0], tic)
             history.clear()
+
+    def _ban(self, medikit: np.ndarray, tic: int) -> None:
+        """Ignores the medikit at ``medikit`` for :data:`BAN_TICS`."""
+        self._banned = [b for b in self._banned if b[2] > tic]
+        self._banned.append((float(medikit[0]), float(medikit[1]), tic + BAN_TICS))

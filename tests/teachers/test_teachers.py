@@ -261,6 +261,62 @@ def test_gatherer_walks_to_a_medikit_but_not_into_poison_on_the_way(mode):
     assert teacher.act(blocked) not in forward
 
 
+def _moving(state, angle: float, velocity, position=(0.0, 0.0), tic: int | None = None):
+    """``state`` with the player at ``position``, facing ``angle`` and moving at ``velocity``."""
+    import dataclasses
+
+    player = dataclasses.replace(
+        state.player,
+        position=np.array([*position, 0.0], np.float32),
+        angle=float(angle),
+        velocity=np.array([*velocity, 0.0], np.float32),
+    )
+    return dataclasses.replace(state, player=player, tic=state.tic if tic is None else tic)
+
+
+@pytest.mark.parametrize("mode", teachers.MODES)
+def test_gatherer_does_not_slide_into_a_vial_it_only_passes_by(mode):
+    # Running east at top speed toward a medikit, a vial just right of the way: a step's
+    # thrust cannot stop the slide, and only turning away early keeps clear of it.
+    from teachers.motion import FORWARD_ACCEL, FRICTION, walk_paths
+
+    teacher = teachers.make("health_gathering_supreme", mode)
+    teacher.reset()
+    items = [("CustomMedikit", (220.0, 0.0)), ("Poison", (80.0, -30.0))]
+    state = _moving(_pickup_state(items), 0.0, (7.5, 0.0), position=(-40.0, 0.0))
+    action = teacher.act(state)
+    turns = tuple(int(t) for t in teacher._turn)
+    forwards = tuple(bool(f) for f in teacher._forward)
+    offsets, drift = walk_paths(turns, forwards, 0, 4, 3)
+    # Where the chosen action's safest continuation goes, tic by tic (yaw 0: no rotation).
+    walks = np.array([-40.0, 0.0]) + offsets[action] + np.array([7.5, 0.0]) * drift[:, None]
+    reach = np.abs(walks - np.array([80.0, -30.0])).max(axis=-1).min(axis=-1)
+    assert reach.max() >= 36.0  # some continuation of it never touches the vial
+    assert FORWARD_ACCEL * FRICTION / (1 - FRICTION) > 7.5  # the slide is below top speed
+
+
+def test_gatherer_walks_past_a_vial_beside_it_instead_of_turning_on_the_spot():
+    # Pressed against a wall with a vial just ahead on the right and the medikit beyond it,
+    # the old teacher turned left and right on the spot until the acid floor killed it.
+    teacher = teachers.make("health_gathering_supreme", "omniscient")
+    teacher.reset()
+    items = [("CustomMedikit", (-8.0, -33.0)), ("Poison", (-199.0, -15.0))]
+    base = _pickup_state(items)
+    angle, held, tic = 37.0, 0, 10
+    forward = {i for i, name in enumerate(teacher.action_names) if "MOVE_FORWARD" in name}
+    from teachers.motion import turn_amount
+
+    for _ in range(40):
+        action = teacher.act(_moving(base, angle, (0.0, 0.0), position=(-240.0, 0.0), tic=tic))
+        if action in forward:
+            break
+        step = int(teacher._turn[action])
+        angle += step * turn_amount(held, 4)
+        held = held + 4 if step else 0
+        tic += 4
+    assert action in forward
+
+
 def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
     # Seed 11 once trapped the replanning A* follower; the cached path field cannot get stuck.
     env = make_env("my_way_home", EnvConfig(engine_state=True, frame_stack=1))
