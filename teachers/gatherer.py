@@ -1,12 +1,14 @@
 """health_gathering (+supreme): walk to the medikit that is quickest to reach, avoid poison.
 
-Each action is simulated for one step (turn ramp and forward thrust), then scored by minus the
-estimated tics to the quickest medikit reachable in a straight corridor as wide as the player
-(distance over top speed plus the heading change over the turn rate, plus a detour cost when a
-poison vial lies on the way). With none in a straight line, the teacher follows a path-length
-field to all known medikits (cached per set of medikit cells); a medikit it chases without moving
-is ignored for a while. With nothing known, it heads for open space.
-"""
+Each action is scored by minus the estimated tics to the quickest medikit reachable in a
+straight corridor as wide as the player and clear of poison vials (distance over top speed plus
+the heading change over the turn rate), from where the action's step leaves the player. With
+none in a straight line, the teacher follows a path-length field to all known medikits (vials
+block its cells; cached per set of medikit cells). Poison: each action's step and every
+continuation after it are simulated tic by tic (the player slides up to 80 units), and an
+action costs a vial only when all its continuations touch it. A medikit chased without moving,
+or dithered at (turning both ways on the spot), is ignored for a while; dithering also breaks
+away (turn one way until a walk is safe, then walk). With nothing known, it heads for open space."""
 
 from __future__ import annotations
 
