@@ -10,6 +10,9 @@ Shards are never modified after they are written; reopening the folder resumes a
 A shard that cannot be read (truncated, bit rot, missing fields) is reported on stderr and skipped,
 and counted in :attr:`ShardedDataset.corrupt`; data is never dropped silently. Shards are read with
 ``allow_pickle=False``.
+
+A recurrent student trains on windows of consecutive steps of one episode:
+:func:`episode_windows` cuts them from the rows' episode ids.
 """
 
 from __future__ import annotations
@@ -175,3 +178,49 @@ class ShardedDataset:
     def __len__(self) -> int:
         """Rows loaded so far plus rows still buffered (:meth:`load` first for a full count)."""
         return len(next(iter(self._loaded.values()), ())) + self._buffered
+
+
+def episode_windows(
+    episode: np.ndarray, length: int, burn_in: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cuts every episode's rows into windows of ``length`` consecutive steps (R2D2's layout).
+
+    Rows of all envs are interleaved in the dataset, but an episode's rows are in time order, so
+    a stable sort by episode id lists each episode's steps in order. Window 0 of an episode
+    starts at its first step; window ``j`` starts ``j * (length - burn_in)`` steps later, so its
+    first ``burn_in`` steps are the last ones of window ``j - 1`` and only warm up the hidden
+    state. No window crosses an episode's end: the last is padded.
+
+    Args:
+        episode: ``(N,)`` episode id of each row.
+        length: steps per window (``T``).
+        burn_in: steps at the start of a window left out of the loss (``K < T``), except in an
+            episode's first window, whose hidden state starts at zeros exactly as when the
+            student acts: there it is not an approximation to warm up, and those steps are in
+            no other window.
+
+    Returns:
+        ``(windows, mask)``: ``(W, T)`` int64 row indices (``-1``: padding) and ``(W, T)``
+        float32 loss weights (1 on the steps to train on, 0 on burn-in and padding). Every row
+        has weight 1 in exactly one window.
+
+    Raises:
+        ValueError: ``length < 1`` or ``burn_in`` outside ``[0, length)``.
+    """
+    if length < 1 or not 0 <= burn_in < length:
+        raise ValueError(f"need length >= 1 and 0 <= burn_in < length, not {length}, {burn_in}")
+    episode = np.asarray(episode)
+    order = np.argsort(episode, kind="stable")
+    first = np.flatnonzero(np.r_[True, episode[order][1:] != episode[order][:-1]])
+    sizes = np.diff(np.r_[first, len(order)])
+    stride = length - burn_in
+    count = 1 + np.maximum(0, -(-(sizes - length) // stride))
+    owner = np.repeat(np.arange(len(sizes)), count)
+    index = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    offset = index * stride
+    steps = np.arange(length)
+    real = steps < (sizes[owner] - offset)[:, None]
+    position = first[owner, None] + offset[:, None] + steps
+    windows = np.where(real, order[np.where(real, position, 0)], -1)
+    trained = real & ((steps >= burn_in) | (index == 0)[:, None])
+    return windows, trained.astype(np.float32)

@@ -74,7 +74,15 @@ class GPSConfig:
     steps_per_iteration: int = 300
     """optimizer steps on the aggregated dataset per iteration"""
     batch_size: int = 64
-    """samples per optimizer step"""
+    """samples (frames) per optimizer step; a recurrent student takes ``batch_size //
+    sequence_length`` sequences per step, so a step runs about as many frames through the
+    network as a feed-forward one"""
+    sequence_length: int = 16
+    """recurrent student: steps per training sequence, burn-in included (a window of one
+    episode; see :func:`agents.dataset.episode_windows`)"""
+    burn_in: int = 8
+    """recurrent student: first steps of a sequence that only warm up the hidden state (not in
+    the loss), except in an episode's first window, which starts from the true zero state"""
     learning_rate: float = 1e-3
     """Adam learning rate"""
     average_decay: float = 0.0
@@ -190,6 +198,11 @@ without an action history keep the shard layout they always had), q, teacher sco
 student's pi, aux targets, global episode id, iteration, whether the teacher took the action."""
 
 
+def sequences_per_batch(config: GPSConfig) -> int:
+    """Sequences per optimizer step of a recurrent student (``batch_size`` frames, at least 1)."""
+    return max(1, config.batch_size // config.sequence_length)
+
+
 def dataset_fields(config: GPSConfig) -> tuple[str, ...]:
     """The columns a run's dataset holds (:data:`FIELDS`, less the action history if unused)."""
     if config.student.previous_actions:
@@ -209,7 +222,9 @@ class MixingActor:
     :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
     per step on the whole batch. Both are told the actions taken: the student's previous-action
     input, and the teacher's memory of what was pressed (its pistol cooldown), so the labels of
-    the next states describe the game the student is really in.
+    the next states describe the game the student is really in. Because the student runs every
+    step, a recurrent student's hidden state follows the real trajectory even where the teacher
+    acted.
     :attr:`last` keeps the step's scores, probabilities, teacher mask and the previous actions
     the student saw, for the dataset writer.
     """
@@ -312,6 +327,12 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--label-smoothing must be in [0, 1)")
     if not 0.0 <= config.average_decay < 1.0:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
+    if config.student.recurrent_units < 0:
+        raise UserError("--recurrent-units must be >= 0 (0: no recurrent core)")
+    if config.sequence_length < 1 or not 0 <= config.burn_in < config.sequence_length:
+        raise UserError(
+            "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"
+        )
     if config.mode == "bc":
         config = dataclasses.replace(config, beta=BetaSchedule(kind="constant", start=1.0))
     return config
@@ -366,7 +387,12 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     """The body of :func:`run_gps`, with the run directory held."""
     import keras
 
-    from agents.learner import SwappableStream, gps_step, mirror_permutation
+    from agents.learner import (
+        SwappableStream,
+        gps_sequence_step,
+        gps_step,
+        mirror_permutation,
+    )
     from agents.student import build_student
     from core.averaging import WeightAverage
     from core.logger import Logger
@@ -411,12 +437,17 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     logger = Logger(run_dir / "tb")
     if state["iteration"] == 0:
         logger.config(config)
-    stream = SwappableStream()
+    recurrent = config.student.recurrent_units > 0
+    # a recurrent student trains on windows of episodes: batch_size frames as B sequences of T
+    stream = SwappableStream(config.sequence_length if recurrent else 0, config.burn_in)
+    batch = sequences_per_batch(config) if recurrent else config.batch_size
+    frames_per_step = batch * (config.sequence_length if recurrent else 1)
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
     if config.mirror and mirror is None:
         raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
+    make_step = gps_sequence_step if recurrent else gps_step
     learner = Learner(
-        gps_step(
+        make_step(
             model, optimizer, config.aux_weight, mirror, config.student.enemy_columns, average
         ),
         stream,
@@ -426,7 +457,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         trackables=trackables,
         logger=logger,
         checkpoint_dir=run_dir / "checkpoints",
-        batch_size=config.batch_size,
+        batch_size=frames_per_step,
         show_progress=False,
     )
     learner.restore()
@@ -498,8 +529,9 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 k = state["iteration"] - 1
                 arrays = dataset.load()
                 columns = ("observation", "previous_actions", "label", "aux")
+                columns += ("episode",) if recurrent else ()
                 train = {name: arrays[name] for name in columns if name in arrays}
-                stream.use(train, config.batch_size, seed=config.seed * 100_003 + k)
+                stream.use(train, batch, seed=config.seed * 100_003 + k)
                 learner.run(until=(k + 1) * config.steps_per_iteration)
                 state["trained"] = True
                 logger.write(
@@ -661,30 +693,42 @@ def export_saved_model(model: Any, path: str | Path) -> Path:
 
     A student with a previous-action input takes ``previous_actions`` int32 ``(B, k)`` too
     (the last ``k`` actions taken in each env, oldest first, ``-1`` before the first).
+
+    A recurrent student steps one frame per env and call: it takes ``state`` float32 ``(B, N)``
+    last (zeros at an episode's start) and returns the ``state`` to pass with the next frame as
+    well: ``serve(observation, [previous_actions,] state) -> {probabilities, action, state}``.
     """
     import keras
     import tensorflow as tf
 
-    from agents.student import history_length, observation_shape, student_inputs
+    from agents.student import history_length, observation_shape, recurrent_units, student_inputs
 
     path = Path(path)
-    shape = observation_shape(model)
+    k, units = history_length(model), recurrent_units(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def outputs(observation: tf.Tensor, previous: tf.Tensor | None) -> dict[str, tf.Tensor]:
-        logits = model(student_inputs(model, observation, previous), training=False)["logits"]
+    def serve(*args: tf.Tensor) -> dict[str, tf.Tensor]:
+        observation = args[0]
+        previous = args[1] if k else None
+        if not units:
+            logits = model(student_inputs(model, observation, previous), training=False)["logits"]
+            extra = {}
+        else:  # one step: a sequence of one frame
+            if previous is not None:
+                previous = previous[:, None]
+            inputs = student_inputs(model, observation[:, None], previous, args[-1])
+            out = model(inputs, training=False)
+            logits, extra = out["logits"][:, 0], {"state": out["state"]}
         probs = tf.nn.softmax(logits)
-        return {"probabilities": probs, "action": tf.argmax(probs, axis=-1, output_type=tf.int32)}
+        action = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        return {"probabilities": probs, "action": action, **extra}
 
-    signature = [tf.TensorSpec((None, *shape), tf.uint8, "observation")]
-    k = history_length(model)
+    signature = [tf.TensorSpec((None, *observation_shape(model)), tf.uint8, "observation")]
     if k:
         signature.append(tf.TensorSpec((None, k), tf.int32, "previous_actions"))
-        archive.add_endpoint("serve", outputs, input_signature=signature)
-    else:
-        archive.add_endpoint(
-            "serve", lambda observation: outputs(observation, None), input_signature=signature
-        )
+    if units:
+        signature.append(tf.TensorSpec((None, units), tf.float32, "state"))
+    archive.add_endpoint("serve", serve, input_signature=signature)
     archive.write_out(str(path), verbose=False)
     return path

@@ -1,9 +1,10 @@
 """The student's learner on the core: KL to the soft labels plus the auxiliary losses.
 
 :func:`gps_step` is a step function for :class:`core.trainer.Learner` (compiled there; returns a
-dict of scalar tensors that become ``train/*`` tags). :class:`SwappableStream` lets one learner
-train on a dataset that grows every iteration: each iteration hands it a fresh shuffled stream
-over the aggregated data.
+dict of scalar tensors that become ``train/*`` tags); :func:`gps_sequence_step` is its twin for a
+recurrent student, on batches of sequences. :class:`SwappableStream` lets one learner train on a
+dataset that grows every iteration: each iteration hands it a fresh shuffled stream over the
+aggregated data (of rows, or of windows of episodes for a recurrent student).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from agents.dataset import episode_windows
 from agents.student import AUX_NAMES, history_length, student_inputs
 from core.averaging import WeightAverage
-from core.data import ArrayStream
+from core.data import ArrayStream, BatchStream, SequenceStream
 from core.precision import scale_loss
 
 MIRRORED_BUTTONS = {
@@ -42,6 +44,102 @@ def mirror_permutation(action_names: Sequence[str]) -> list[int] | None:
     return out
 
 
+def mirror_batch(
+    flip: tf.Tensor,
+    perm: tf.Tensor,
+    enemy_columns: int,
+    observation: tf.Tensor,
+    labels: tf.Tensor,
+    aux: tf.Tensor,
+    previous: tf.Tensor | None = None,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    """The left-right mirror image of the samples, or whole sequences, where ``flip`` is true.
+
+    The image is reversed along its width, the label's and the previous actions' indices
+    permuted by ``perm`` (a :func:`mirror_permutation`; ``-1``, no action, stays) and the enemy
+    column target reversed (``-1``, unknown, stays).
+
+    Args:
+        flip: ``(B,)`` bool, one per sample or per sequence.
+        perm: int32 ``(A,)`` index of each action's mirror image.
+        enemy_columns: buckets of the enemy-column target.
+        observation: ``(B, H, W, C)``, or ``(B, T, H, W, C)`` sequences.
+        labels: ``(B, A)`` or ``(B, T, A)``.
+        aux: ``(B, 4)`` or ``(B, T, 4)`` targets (columns :data:`agents.student.AUX_NAMES`).
+        previous: ``(B, k)`` or ``(B, T, k)`` action indices, or ``None``.
+
+    Returns:
+        ``(observation, labels, aux, previous)``, a sequence flipped at every step or at none.
+    """
+
+    def where(mirrored: tf.Tensor, original: tf.Tensor) -> tf.Tensor:
+        return tf.where(
+            tf.reshape(flip, [-1] + [1] * (len(original.shape) - 1)), mirrored, original
+        )
+
+    observation = where(tf.reverse(observation, [-2]), observation)
+    labels = where(tf.gather(labels, perm, axis=-1), labels)
+    column = aux[..., 1:2]
+    column = where(tf.where(column >= 0, enemy_columns - 1 - column, column), column)
+    aux = tf.concat([aux[..., :1], column, aux[..., 2:]], axis=-1)
+    if previous is not None:
+        previous = where(
+            tf.where(previous >= 0, tf.gather(perm, tf.maximum(previous, 0)), -1), previous
+        )
+    return observation, labels, aux, previous
+
+
+def _imitation_loss(
+    outputs: Mapping[str, tf.Tensor],
+    labels: tf.Tensor,
+    aux: tf.Tensor,
+    aux_names: Sequence[str],
+    aux_weight: float,
+    weight: tf.Tensor | None = None,
+) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """The total loss and the metrics of :func:`gps_step` on ``(N, ...)`` rows, each row
+    weighted by ``weight`` ``(N,)`` (``None``: all rows alike)."""
+    if weight is None:
+        mean = tf.reduce_mean
+    else:
+        total_weight = tf.maximum(tf.reduce_sum(weight), 1.0)
+
+        def mean(x: tf.Tensor) -> tf.Tensor:
+            return tf.reduce_sum(x * weight) / total_weight
+
+    metrics: dict[str, tf.Tensor] = {}
+    log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
+    loss = mean(-tf.reduce_sum(labels * log_pi, axis=-1))
+    aux_total = tf.constant(0.0)
+    for name in aux_names:
+        target = aux[:, AUX_NAMES.index(name)]
+        logits = tf.cast(outputs[name], tf.float32)
+        per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.maximum(target, 0), logits)
+        known = tf.cast(target >= 0, tf.float32)
+        if weight is not None:
+            known *= weight
+        count = tf.maximum(tf.reduce_sum(known), 1.0)
+        aux_total += tf.reduce_sum(per_row * known) / count
+        hit = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target), tf.float32)
+        metrics[f"aux_{name}_accuracy"] = tf.reduce_sum(hit * known) / count
+    total = loss + aux_weight * aux_total
+    entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
+    pi = tf.exp(log_pi)
+    metrics.update(
+        {
+            "loss": loss,
+            "kl": loss - mean(entropy_q),
+            "accuracy": mean(
+                tf.cast(tf.equal(tf.argmax(log_pi, -1), tf.argmax(labels, -1)), tf.float32)
+            ),
+            "entropy": mean(-tf.reduce_sum(pi * log_pi, axis=-1)),
+            "aux_loss": aux_total,
+            "total_loss": total,
+        }
+    )
+    return total, metrics
+
+
 def gps_step(
     model: keras.Model,
     optimizer: keras.optimizers.Optimizer,
@@ -54,9 +152,10 @@ def gps_step(
     when the student takes them).
 
     With ``mirror`` (a :func:`mirror_permutation`), each sample is flipped left-right with
-    probability 1/2: the image is mirrored, the label's and the previous actions permuted and
-    the enemy-column target reversed. This doubles the data of a left-right symmetric scenario
-    and forces the student to turn toward an enemy the same way on both sides (defend_the_center).
+    probability 1/2 (:func:`mirror_batch`): the image is mirrored, the label's and the previous
+    actions permuted and the enemy-column target reversed. This doubles the data of a left-right
+    symmetric scenario and forces the student to turn toward an enemy the same way on both
+    sides (defend_the_center).
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
@@ -68,69 +167,72 @@ def gps_step(
         ``accuracy`` (argmax agreement with ``q``), ``entropy`` (of ``pi``), ``aux_loss``,
         ``aux_<name>_accuracy``, ``total_loss`` and ``grad_norm``.
     """
-    aux_names = [name for name in AUX_NAMES if name in model.output]
+    return _imitation_step(model, optimizer, aux_weight, mirror, enemy_columns, average, False)
 
+
+def gps_sequence_step(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    aux_weight: float = 0.5,
+    mirror: Sequence[int] | None = None,
+    enemy_columns: int = 5,
+    average: WeightAverage | None = None,
+) -> callable:
+    """:func:`gps_step` for a recurrent student, on a batch of sequences (a
+    :class:`SwappableStream` with a ``sequence_length``): ``(B, T, ...)`` tensors and ``mask``.
+
+    Each sequence starts from a zero hidden state (it is a window of one episode; see
+    :func:`agents.dataset.episode_windows`) and runs through the network in one call; the losses
+    and metrics are the means over the steps weighted by ``mask`` (0 on burn-in steps and
+    padding), so burn-in steps only warm up the state (gradients still flow through them, as in
+    truncated backpropagation through time). With ``mirror``, each *sequence* is flipped with
+    probability 1/2, at every step alike.
+
+    Returns:
+        A step function returning the metrics of :func:`gps_step`.
+    """
+    return _imitation_step(model, optimizer, aux_weight, mirror, enemy_columns, average, True)
+
+
+def _imitation_step(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    aux_weight: float,
+    mirror: Sequence[int] | None,
+    enemy_columns: int,
+    average: WeightAverage | None,
+    sequences: bool,
+) -> callable:
+    """The step of :func:`gps_step` (``sequences=False``) and :func:`gps_sequence_step`."""
+    aux_names = [name for name in AUX_NAMES if name in model.output]
     perm = None if mirror is None else tf.constant(list(mirror), tf.int32)
     uses_history = history_length(model) > 0
+
+    def rows(x: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(x, [-1, x.shape[-1]]) if sequences else x
 
     def step(batch: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         labels = tf.cast(batch["label"], tf.float32)
         observation, aux = batch["observation"], tf.cast(batch["aux"], tf.int32)
         previous = tf.cast(batch["previous_actions"], tf.int32) if uses_history else None
         if perm is not None:
-            flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5
-            observation = tf.where(
-                flip[:, None, None, None], tf.reverse(observation, [2]), observation
+            flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5  # per sample or sequence
+            observation, labels, aux, previous = mirror_batch(
+                flip, perm, enemy_columns, observation, labels, aux, previous
             )
-            labels = tf.where(flip[:, None], tf.gather(labels, perm, axis=1), labels)
-            column = aux[:, 1]
-            column = tf.where(flip & (column >= 0), enemy_columns - 1 - column, column)
-            aux = tf.concat([aux[:, :1], column[:, None], aux[:, 2:]], axis=1)
-            if previous is not None:
-                mirrored = tf.where(previous >= 0, tf.gather(perm, tf.maximum(previous, 0)), -1)
-                previous = tf.where(flip[:, None], mirrored, previous)
-        metrics: dict[str, tf.Tensor] = {}
+        weight = tf.reshape(tf.cast(batch["mask"], tf.float32), [-1]) if sequences else None
         with tf.GradientTape() as tape:
             outputs = model(student_inputs(model, observation, previous), training=True)
-            log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
-            loss = tf.reduce_mean(-tf.reduce_sum(labels * log_pi, axis=-1))
-            aux_total = tf.constant(0.0)
-            for name in aux_names:
-                column = AUX_NAMES.index(name)
-                target = aux[:, column]
-                known = target >= 0
-                logits = tf.cast(outputs[name], tf.float32)
-                per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    tf.maximum(target, 0), logits
-                )
-                weight = tf.cast(known, tf.float32)
-                count = tf.maximum(tf.reduce_sum(weight), 1.0)
-                aux_total += tf.reduce_sum(per_row * weight) / count
-                hit = tf.cast(
-                    tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target), tf.float32
-                )
-                metrics[f"aux_{name}_accuracy"] = tf.reduce_sum(hit * weight) / count
-            total = loss + aux_weight * aux_total
+            outputs = {k: rows(v) for k, v in outputs.items() if k != "state"}
+            total, metrics = _imitation_loss(
+                outputs, rows(labels), rows(aux), aux_names, aux_weight, weight
+            )
             scaled = scale_loss(optimizer, total)
         grads = tape.gradient(scaled, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         if average is not None:
             average.update()
-        entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
-        pi = tf.exp(log_pi)
-        metrics.update(
-            {
-                "loss": loss,
-                "kl": loss - tf.reduce_mean(entropy_q),
-                "accuracy": tf.reduce_mean(
-                    tf.cast(tf.equal(tf.argmax(log_pi, -1), tf.argmax(labels, -1)), tf.float32)
-                ),
-                "entropy": tf.reduce_mean(-tf.reduce_sum(pi * log_pi, axis=-1)),
-                "aux_loss": aux_total,
-                "total_loss": total,
-                "grad_norm": tf.linalg.global_norm(grads),
-            }
-        )
+        metrics["grad_norm"] = tf.linalg.global_norm(grads)
         return metrics
 
     return step
@@ -139,16 +241,30 @@ def gps_step(
 class SwappableStream:
     """An endless batch iterator whose source is replaced when the dataset grows.
 
-    The learner holds this object; :meth:`use` points it at a fresh :class:`ArrayStream` over
-    the aggregated arrays (seeded by the iteration, so a resumed run sees the same order).
+    The learner holds this object; :meth:`use` points it at a fresh stream over the aggregated
+    arrays (seeded by the iteration, so a resumed run sees the same order): an
+    :class:`~core.data.ArrayStream` of rows, or, with a ``sequence_length``, a
+    :class:`~core.data.SequenceStream` of windows of episodes (:func:`episode_windows`).
+
+    Args:
+        sequence_length: steps per sequence (0: batches of rows).
+        burn_in: steps at the start of a sequence left out of the loss.
     """
 
-    def __init__(self) -> None:
-        self._stream: ArrayStream | None = None
+    def __init__(self, sequence_length: int = 0, burn_in: int = 0) -> None:
+        self.sequence_length, self.burn_in = sequence_length, burn_in
+        self._stream: BatchStream | None = None
 
     def use(self, arrays: Mapping[str, np.ndarray], batch_size: int, seed: int) -> None:
-        """Trains from now on on shuffled minibatches of ``arrays``."""
-        self._stream = ArrayStream(arrays, batch_size, seed=seed)
+        """Trains from now on on shuffled minibatches of ``arrays``: ``batch_size`` rows, or
+        ``batch_size`` sequences (``arrays`` then hold the rows' ``episode`` ids, used to cut
+        the windows and not handed out)."""
+        if not self.sequence_length:
+            self._stream = ArrayStream(arrays, batch_size, seed=seed)
+            return
+        arrays = dict(arrays)
+        windows, mask = episode_windows(arrays.pop("episode"), self.sequence_length, self.burn_in)
+        self._stream = SequenceStream(arrays, windows, batch_size, seed=seed, mask=mask)
 
     def __iter__(self) -> Iterator[dict[str, tf.Tensor]]:
         return self

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.student import history_length, observation_shape, student_inputs
+from agents.student import history_length, observation_shape, recurrent_units, student_inputs
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.engine_state import EngineState
@@ -31,6 +31,12 @@ class StudentActor:
     A student that takes its previous actions as input (``StudentConfig.previous_actions``)
     gets them from this actor: it keeps the last actions *taken* in each env (its own, or, via
     :meth:`record`, another policy's when a teacher acted), and :meth:`reset` clears an env's.
+
+    A recurrent student (``StudentConfig.recurrent_units``) gets its GRU state from this actor:
+    one hidden state per env, zeroed by :meth:`reset` at the env's episode start and advanced by
+    every :meth:`probabilities` call, which is one step of every env (the same single batched
+    call as a feed-forward student's). Call it once per vector step, also when another policy
+    acts (as :class:`agents.gps.MixingActor` does), so the state follows the real trajectory.
 
     Args:
         model: a student from :func:`agents.student.build_student`.
@@ -46,14 +52,24 @@ class StudentActor:
         self._rng = np.random.default_rng(seed)
         shape = observation_shape(model)
         self.history_length = history_length(model)
+        self.recurrent_units = recurrent_units(model)
         self._history = np.full((0, self.history_length), -1, np.int32)
+        self._hidden = np.zeros((0, self.recurrent_units), np.float32)
+
+        def step(x: tf.Tensor, h: tf.Tensor, s: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            if not self.recurrent_units:
+                logits = model(student_inputs(model, x, h), training=False)["logits"]
+                return tf.nn.softmax(logits), s
+            # a recurrent student steps every env by a sequence of one frame
+            outputs = model(student_inputs(model, x[:, None], h[:, None], s), training=False)
+            return tf.nn.softmax(outputs["logits"][:, 0]), outputs["state"]
+
         self._probabilities = tf.function(
-            lambda x, h: tf.nn.softmax(
-                model(student_inputs(model, x, h), training=False)["logits"]
-            ),
+            step,
             input_signature=[
                 tf.TensorSpec((None, *shape), tf.uint8),
                 tf.TensorSpec((None, self.history_length), tf.int32),
+                tf.TensorSpec((None, self.recurrent_units), tf.float32),
             ],
         )
         self.calls = 0
@@ -61,15 +77,28 @@ class StudentActor:
         """Total time spent in network calls (for ``perf/inference_ms``)."""
 
     def reset(self, env_index: int) -> None:
-        """Forgets env ``env_index``'s previous actions (its episode starts)."""
+        """Forgets env ``env_index``'s previous actions and hidden state (its episode starts)."""
         if env_index < len(self._history):
             self._history[env_index] = -1
+        if env_index < len(self._hidden):
+            self._hidden[env_index] = 0.0
 
     def _histories(self, num_envs: int) -> np.ndarray:
         """The histories of ``num_envs`` envs (all empty when the number of envs changes)."""
         if len(self._history) != num_envs:
             self._history = np.full((num_envs, self.history_length), -1, np.int32)
         return self._history
+
+    def _hidden_states(self, num_envs: int) -> np.ndarray:
+        """The hidden states of ``num_envs`` envs (all zero when the number of envs changes)."""
+        if len(self._hidden) != num_envs:
+            self._hidden = np.zeros((num_envs, self.recurrent_units), np.float32)
+        return self._hidden
+
+    def hidden_state(self, num_envs: int) -> np.ndarray:
+        """The ``(num_envs, N)`` GRU states the next call starts from (a copy; ``N = 0`` for a
+        feed-forward student)."""
+        return self._hidden_states(num_envs).copy()
 
     def history(self, num_envs: int) -> np.ndarray:
         """The ``(num_envs, k)`` previous actions the next call sees (a copy; ``-1``: none)."""
@@ -83,10 +112,15 @@ class StudentActor:
             history[:, -1] = actions
 
     def probabilities(self, observations: np.ndarray) -> np.ndarray:
-        """``(N, A)`` action probabilities for a uint8 ``(N, H, W, C)`` batch (one call)."""
+        """``(N, A)`` action probabilities for a uint8 ``(N, H, W, C)`` batch (one call; a
+        recurrent student's hidden states advance one step)."""
         started = time.perf_counter()
         history = self._histories(len(observations))
-        probs = self._probabilities(np.asarray(observations, np.uint8), history).numpy()
+        hidden = self._hidden_states(len(observations))
+        probs, hidden = self._probabilities(np.asarray(observations, np.uint8), history, hidden)
+        probs = probs.numpy()
+        if self.recurrent_units:
+            self._hidden = np.array(hidden)
         self.seconds += time.perf_counter() - started
         self.calls += 1
         return probs

@@ -1,10 +1,11 @@
 """Input pipelines: endless, shuffled, resumable ``tf.data`` minibatch streams.
 
 Two sources share one interface (:class:`BatchStream`): in-memory NumPy arrays
-(:class:`ArrayStream`) and on-disk TFRecord shards written by :func:`write_shards`
-(:class:`ShardStream`). A stream owns a ``position`` variable (batches handed out so far) that a
-checkpoint saves; after a restore, :meth:`BatchStream.seek` puts the stream back exactly where it
-stopped, so a resumed run sees the same batches as an uninterrupted one.
+(:class:`ArrayStream`, or :class:`SequenceStream` for fixed-length sequences of their rows) and
+on-disk TFRecord shards written by :func:`write_shards` (:class:`ShardStream`). A stream owns a
+``position`` variable (batches handed out so far) that a checkpoint saves; after a restore,
+:meth:`BatchStream.seek` puts the stream back exactly where it stopped, so a resumed run sees
+the same batches as an uninterrupted one.
 
 Order is a pure function of ``(seed, position)``: an array stream uses one NumPy permutation per
 epoch drawn from ``default_rng([seed, epoch])``, so seeking is O(1).
@@ -138,12 +139,17 @@ class ArrayStream(BatchStream):
         """The rows ``index`` of every array, in the arrays' order."""
         return [array[index] for array in self._arrays.values()]
 
+    def specs(self) -> tuple[list[str], list[tf.DType], list[tuple[int, ...]]]:
+        """Names, dtypes and shapes of a batch's tensors, in the order :meth:`rows` returns."""
+        names = list(self._arrays)
+        dtypes = [tf.as_dtype(a.dtype) for a in self._arrays.values()]
+        shapes = [(self.batch_size, *a.shape[1:]) for a in self._arrays.values()]
+        return names, dtypes, shapes
+
     def dataset(self, start: int) -> tf.data.Dataset:
         """The pipeline of batches ``start, start + 1, ...``; valid while this stream lives."""
         transform, size = self._transform, self.batch_size
-        names = list(self._arrays)
-        dtypes = [tf.as_dtype(a.dtype) for a in self._arrays.values()]
-        shapes = [(size, *a.shape[1:]) for a in self._arrays.values()]
+        names, dtypes, shapes = self.specs()
         # TensorFlow never releases a Python function that a tf.data pipeline calls through
         # numpy_function: referenced strongly, this stream (and its arrays) would outlive it,
         # and a learner that gets a fresh stream per iteration would keep them all.
@@ -168,6 +174,69 @@ class ArrayStream(BatchStream):
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE)
         )
+
+
+class SequenceStream(ArrayStream):
+    """Shuffled minibatches of fixed-length sequences of rows, for recurrent networks.
+
+    A sequence is one row of ``windows``: the indices of ``T`` rows of the arrays, ``-1`` for
+    padding (a short sequence's tail). Batches hold ``batch_size`` sequences, drawn in
+    :func:`epoch_permutation` order over the windows as :class:`ArrayStream` draws rows: every
+    array comes back ``(batch_size, T, ...)``, padded steps zeroed, plus ``mask`` float32
+    ``(batch_size, T)``, the caller's loss weight of each step (0 on padding).
+
+    Args:
+        arrays: name -> array; all share the first dimension.
+        windows: ``(W, T)`` int row indices, ``-1`` for padding.
+        mask: ``(W, T)`` loss weights (e.g. 0 on burn-in steps); ``None``: 1 on every real step.
+        batch_size: sequences per batch.
+        seed: fixes the order.
+        shuffle: ``False`` walks the windows in order.
+        transform: a TF function applied to each batch dict.
+        strategy: distributes batches over replicas when it has more than one.
+    """
+
+    def __init__(
+        self,
+        arrays: Mapping[str, np.ndarray],
+        windows: np.ndarray,
+        batch_size: int,
+        seed: int = 0,
+        *,
+        mask: np.ndarray | None = None,
+        shuffle: bool = True,
+        transform: Transform | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        super().__init__(
+            arrays, batch_size, seed, shuffle=shuffle, transform=transform, strategy=strategy
+        )
+        windows = np.asarray(windows, np.int64)
+        if windows.ndim != 2 or not len(windows) or windows.max() >= self.size:
+            raise ValueError(f"windows must be (W, T) row indices below {self.size}")
+        mask = windows >= 0 if mask is None else np.asarray(mask)
+        if mask.shape != windows.shape:
+            raise ValueError(f"mask {mask.shape} does not match windows {windows.shape}")
+        self._windows = windows
+        self._mask = (mask * (windows >= 0)).astype(np.float32)
+        self.rows_count, self.size = self.size, len(windows)
+
+    def rows(self, index: np.ndarray) -> list[np.ndarray]:
+        """The sequences ``index`` of every array, then their mask."""
+        rows = self._windows[index]
+        padding = rows < 0
+        out = []
+        for array in self._arrays.values():
+            batch = array[np.maximum(rows, 0)]
+            batch[padding] = 0
+            out.append(batch)
+        return [*out, self._mask[index]]
+
+    def specs(self) -> tuple[list[str], list[tf.DType], list[tuple[int, ...]]]:
+        names, dtypes, shapes = super().specs()
+        steps = self._windows.shape[1]
+        shapes = [(shape[0], steps, *shape[1:]) for shape in shapes]
+        return [*names, "mask"], [*dtypes, tf.float32], [*shapes, (self.batch_size, steps)]
 
 
 def write_shards(

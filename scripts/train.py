@@ -39,7 +39,8 @@ class TrainArgs:
     steps_per_iteration: int | None = None
     """Optimizer steps per iteration; default: the scenario's preset."""
     batch_size: int = 64
-    """Samples per optimizer step."""
+    """Samples per optimizer step (a recurrent student: frames, as --batch-size //
+    --sequence-length sequences)."""
     learning_rate: float = 1e-3
     """Adam learning rate."""
     average_decay: float | None = None
@@ -83,6 +84,16 @@ class TrainArgs:
     previous_actions: int | None = None
     """Feed the student its own last N actions (the turn ramp and the pistol's cooldown depend
     on them). Default: the scenario's preset (4 on defend_the_center, else 0)."""
+    recurrent_units: int = 0
+    """Units of a GRU core between the student's dense layer and its heads (0: none). A
+    recurrent student keeps a hidden state per env through each episode and is trained on
+    windows of --sequence-length steps of one episode."""
+    sequence_length: int = 16
+    """Recurrent student: steps per training sequence, burn-in included; a step takes
+    --batch-size // --sequence-length sequences."""
+    burn_in: int = 8
+    """Recurrent student: first steps of a sequence that only warm up the hidden state (not in
+    the loss), except in an episode's first window."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -115,6 +126,8 @@ def build_config(args: TrainArgs):
             episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
             steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
             batch_size=args.batch_size,
+            sequence_length=args.sequence_length,
+            burn_in=args.burn_in,
             learning_rate=args.learning_rate,
             average_decay=(
                 preset.get("average_decay", 0.0)
@@ -130,6 +143,7 @@ def build_config(args: TrainArgs):
             eval_seed=args.eval_seed,
             student=StudentConfig(
                 precision=args.precision,
+                recurrent_units=args.recurrent_units,
                 pooling=args.pooling or preset.get("pooling", "flatten"),
                 previous_actions=(
                     preset.get("previous_actions", 0)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from agents.dataset import ShardedDataset
 
@@ -107,3 +108,75 @@ def test_shards_of_an_uncommitted_iteration_are_set_aside_not_deleted(tmp_path: 
     reopened = ShardedDataset(tmp_path, shard_size=5)
     reopened.append(_rows(5, start=100))
     np.testing.assert_array_equal(reopened.load()["episode"], np.r_[0:10, 100:105])
+
+
+def _interleaved(lengths: list[int], envs: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Episode ids and in-episode step numbers of rows written as the collector does: one row
+    per busy env per step, an env starting the next episode when its own ends."""
+    queue, playing, rows = list(range(len(lengths))), {}, []
+    while queue or playing:
+        for env in range(envs):
+            if env not in playing and queue:
+                playing[env] = [queue.pop(0), 0]
+        for env in sorted(playing):
+            episode, step = playing[env]
+            rows.append((episode, step))
+            playing[env][1] += 1
+            if step + 1 == lengths[episode]:
+                del playing[env]
+    episode, step = np.array(rows).T
+    return episode, step
+
+
+def test_windows_stay_inside_one_episode_in_time_order_and_train_every_row_once() -> None:
+    from agents.dataset import episode_windows
+
+    lengths = [9, 3, 6, 1, 4, 12]
+    episode, step = _interleaved(lengths)
+    windows, mask = episode_windows(episode, length=4, burn_in=2)
+    real = windows >= 0
+    # padding only at a window's tail, never in the loss
+    assert np.all(real[:, :-1] | ~real[:, 1:]) and np.all(mask[~real] == 0)
+    for row, weight in zip(windows, mask, strict=True):
+        rows = row[row >= 0]
+        assert len(set(episode[rows])) == 1  # never crosses an episode boundary
+        assert np.all(np.diff(step[rows]) == 1)  # consecutive steps, in order
+        if step[rows[0]] > 0:  # a later window: its first 2 steps only warm up the state
+            assert weight[:2].tolist() == [0, 0]
+    # every row is in the loss exactly once; windows start every 4 - 2 steps
+    assert sorted(windows[mask > 0].tolist()) == list(range(len(episode)))
+    per_episode = np.bincount(episode[windows[:, 0]])
+    assert per_episode.tolist() == [4, 1, 2, 1, 1, 5]
+    with pytest.raises(ValueError, match="burn_in"):
+        episode_windows(episode, length=4, burn_in=4)
+
+
+def test_the_sequence_stream_hands_out_masked_windows_in_a_seeded_order() -> None:
+    from agents.learner import SwappableStream
+
+    episode, step = _interleaved([9, 3, 6, 1, 4, 12])
+    arrays = {
+        "observation": np.repeat(step[:, None, None, None] + 1, 2, axis=2).astype(np.uint8),
+        "label": np.stack([episode, step], 1).astype(np.float32),
+        "aux": np.zeros((len(episode), 4), np.int8),
+        "episode": episode,
+    }
+    stream = SwappableStream(sequence_length=4, burn_in=2)
+    stream.use(arrays, batch_size=3, seed=7)
+    batches = [next(stream) for _ in range(10)]  # 30 windows: more than two epochs of 14
+    assert set(batches[0]) == {"observation", "label", "aux", "mask"}
+    assert batches[0]["observation"].shape == (3, 4, 1, 2, 1)
+    trained = 0.0
+    for batch in batches:
+        label, mask = batch["label"].numpy(), batch["mask"].numpy()
+        obs = batch["observation"].numpy()[:, :, 0, 0, 0]
+        real = obs > 0  # step + 1; padding is zeroed
+        assert np.all(mask[~real] == 0) and np.all(label[~real] == 0)
+        for seq, keep in zip(label, real, strict=True):
+            assert len(set(seq[keep, 0])) == 1 and np.all(np.diff(seq[keep, 1]) == 1)
+        trained += mask.sum()
+    assert trained > 0
+    again = SwappableStream(sequence_length=4, burn_in=2)
+    again.use(arrays, batch_size=3, seed=7)  # a resumed run: the same batches
+    for batch in batches:
+        np.testing.assert_array_equal(next(again)["label"], batch["label"])

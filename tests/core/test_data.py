@@ -8,7 +8,13 @@ import weakref
 import numpy as np
 import pytest
 
-from core.data import ArrayStream, ShardStream, epoch_permutation, write_shards
+from core.data import (
+    ArrayStream,
+    SequenceStream,
+    ShardStream,
+    epoch_permutation,
+    write_shards,
+)
 from core.errors import UserError
 
 
@@ -52,6 +58,21 @@ def test_a_dropped_array_stream_frees_its_arrays_after_it_was_read():
     del stream
     gc.collect()
     assert alive() is None
+
+
+def test_sequence_stream_gathers_windows_of_rows_zeroes_padding_and_adds_the_mask():
+    arrays = _arrays()
+    windows = np.array([[0, 1, 2], [10, 11, -1], [20, -1, -1]])
+    mask = np.array([[0, 1, 1], [1, 1, 1], [1, 1, 1]], np.float32)
+    stream = SequenceStream(arrays, windows, batch_size=3, seed=0, mask=mask, shuffle=False)
+    batch = next(stream)
+    assert batch["x"].shape == (3, 3, *arrays["x"].shape[1:])
+    np.testing.assert_array_equal(batch["y"].numpy(), [[0, 1, 2], [10, 11, 0], [20, 0, 0]])
+    np.testing.assert_array_equal(batch["x"].numpy()[1, 2], np.zeros_like(arrays["x"][0]))
+    # the given weights, and 0 on padding whatever they said
+    np.testing.assert_array_equal(batch["mask"].numpy(), [[0, 1, 1], [1, 1, 0], [1, 0, 0]])
+    with pytest.raises(ValueError, match="row indices"):
+        SequenceStream(arrays, np.array([[0, 50]]), batch_size=1)
 
 
 def test_shards_round_trip_every_record_and_resume_by_position(tmp_path):
