@@ -7,7 +7,7 @@ of a vector env, so that a student's network runs once per step for all envs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -55,14 +55,17 @@ class TeacherActor:
         scenario: registered scenario name.
         num_envs: how many envs the actor serves.
         mode: the teacher's mode, ``omniscient`` or ``imitable``.
+        **options: options of the scenario's teacher (see :func:`teachers.make`).
     """
 
     needs_engine_state = True
 
-    def __init__(self, scenario: str, num_envs: int, mode: str = "omniscient") -> None:
+    def __init__(
+        self, scenario: str, num_envs: int, mode: str = "omniscient", **options: Any
+    ) -> None:
         import teachers
 
-        self.teachers = [teachers.make(scenario, mode=mode) for _ in range(num_envs)]
+        self.teachers = [teachers.make(scenario, mode=mode, **options) for _ in range(num_envs)]
 
     def reset(self, env_index: int) -> None:
         self.teachers[env_index].reset()

@@ -110,6 +110,9 @@ class GPSConfig:
     """probability that the teacher acts, per iteration (bc: always 1)"""
     teacher_mode: str = "omniscient"
     """the teacher's mode: ``omniscient`` or ``imitable``"""
+    turning_shots: bool = True
+    """shooting teachers (defend_the_center, defend_the_line): may fire while turning; off, they
+    fire only standing, which a pixel student copies more reliably"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
     eval_every: int = 2
@@ -147,6 +150,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "defend_the_center": {
         **IMITATION_RECIPE,
         **WIDE_INPUT,
+        "turning_shots": False,
         "frames": 30_000,
         "episodes_per_iteration": 2,
         "steps_per_iteration": 400,
@@ -300,6 +304,12 @@ class _Collector:
         return {k: np.concatenate(v) for k, v in self.rows.items()}
 
 
+def teacher_options(config: GPSConfig) -> dict[str, Any]:
+    """Keyword options of the run's teacher beyond its mode (only those that differ from the
+    teacher's defaults, so scenarios whose teacher lacks an option are unaffected)."""
+    return {} if config.turning_shots else {"turning_shots": False}
+
+
 def resolve_config(config: GPSConfig) -> GPSConfig:
     """Validates a config (one-line :class:`UserError` on mistakes) and fixes the bc schedule."""
     if config.mode not in ("gps", "dagger", "bc"):
@@ -333,6 +343,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"
         )
+    if teacher_options(config):
+        import teachers
+
+        teachers.make(config.scenario, config.teacher_mode, **teacher_options(config))
     if config.mode == "bc":
         config = dataclasses.replace(config, beta=BetaSchedule(kind="constant", start=1.0))
     return config
@@ -470,7 +484,9 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             flush=True,
         )
     student = StudentActor(acting, greedy=not config.student_sampling, seed=config.seed)
-    teacher = TeacherActor(spec.name, config.num_envs, mode=config.teacher_mode)
+    teacher = TeacherActor(
+        spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
+    )
     started = time.perf_counter() - state["wall_seconds"]
 
     def say(text: str) -> None:

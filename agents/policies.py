@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agents.actors import Actor, RandomActor, TeacherActor
 from core.errors import UserError
@@ -11,9 +12,15 @@ from envs.registry import ScenarioSpec
 
 
 def load_policy(
-    policy: str, spec: ScenarioSpec, num_envs: int, seed: int = 0, teacher_mode: str = "omniscient"
+    policy: str,
+    spec: ScenarioSpec,
+    num_envs: int,
+    seed: int = 0,
+    teacher_mode: str = "omniscient",
+    **teacher_options: Any,
 ) -> tuple[Actor, EnvConfig | None]:
-    """Returns the actor for ``policy`` and, for a student, the env config it was trained with.
+    """Returns the actor for ``policy`` and, for a student, the env config it was trained with
+    (``teacher_options`` go to the teacher, see :func:`teachers.make`).
 
     Raises:
         UserError: unknown policy, missing or unusable checkpoint.
@@ -21,7 +28,7 @@ def load_policy(
     if policy == "random":
         return RandomActor(len(spec.actions), seed=seed), None
     if policy == "teacher":
-        return TeacherActor(spec.name, num_envs, mode=teacher_mode), None
+        return TeacherActor(spec.name, num_envs, mode=teacher_mode, **teacher_options), None
     path = Path(policy)
     if not path.exists():
         raise UserError(

@@ -29,6 +29,8 @@ class EvalArgs:
     """Engines run in parallel."""
     teacher_mode: str = "omniscient"
     """For `--policy teacher`: `omniscient` or `imitable`."""
+    turning_shots: bool = True
+    """For `--policy teacher` on the shooting scenarios: may it fire while turning."""
     json: bool = False
     """Print one JSON object instead of the table."""
     min_return: float | None = None
@@ -53,8 +55,9 @@ def main(argv: list[str]) -> int:
     if args.record is not None and args.record.suffix.lower() != ".mp4":
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
     num_envs = max(1, min(args.num_envs, args.episodes))
+    options = {} if args.turning_shots else {"turning_shots": False}
     actor, env_config = load_policy(
-        args.policy, spec, num_envs, seed=args.seed, teacher_mode=args.teacher_mode
+        args.policy, spec, num_envs, seed=args.seed, teacher_mode=args.teacher_mode, **options
     )
     results = evaluate(
         spec,

@@ -66,6 +66,9 @@ class TrainArgs:
     teacher_mode: Literal["omniscient", "imitable"] | None = None
     """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
     preset says otherwise)."""
+    turning_shots: bool | None = None
+    """Shooting teachers: may fire while turning. Default: the scenario's preset (False on
+    defend_the_center: standing shots are easier for the student to copy)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -138,6 +141,11 @@ def build_config(args: TrainArgs):
             kl_target=args.kl_target,
             beta=beta,
             teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
+            turning_shots=(
+                preset.get("turning_shots", True)
+                if args.turning_shots is None
+                else args.turning_shots
+            ),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,

@@ -6,6 +6,9 @@ label states for the student and whose ``act`` plays the scenario.
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from core.errors import UserError
 from envs.registry import SCENARIOS, get_spec
 from teachers.base import MODES, Teacher
@@ -25,15 +28,18 @@ TEACHERS: dict[str, str] = {
 """Scenario name -> ``module:class`` of its teacher."""
 
 
-def make(scenario_name: str, mode: str = "omniscient") -> Teacher:
+def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teacher:
     """Builds the teacher of a registered scenario.
 
     Args:
         scenario_name: a registered scenario name or gymnasium id.
         mode: ``"omniscient"`` or ``"imitable"`` (see :data:`teachers.base.MODES`).
+        **options: keyword options of that scenario's teacher class (e.g. ``turning_shots`` of
+            :class:`~teachers.shooter.ShooterTeacher`).
 
     Raises:
-        UserError: unknown scenario (the message lists those with a teacher) or unknown mode.
+        UserError: unknown scenario (the message lists those with a teacher), unknown mode, or
+            an option the scenario's teacher does not take.
     """
     spec = (
         get_spec(scenario_name)
@@ -50,4 +56,10 @@ def make(scenario_name: str, mode: str = "omniscient") -> Teacher:
 
     module_name, class_name = TEACHERS[spec.name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(spec, mode)
+    accepted = inspect.signature(cls).parameters
+    unknown = [name for name in options if name not in accepted or name in ("spec", "mode")]
+    if unknown:
+        raise UserError(
+            f"the {spec.name} teacher ({class_name}) has no option {', '.join(map(repr, unknown))}"
+        )
+    return cls(spec, mode, **options)

@@ -154,8 +154,15 @@ class ShooterTeacher(Teacher):
     for the wall ray casts, cached per map, position and yaw).
     """
 
-    def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
+    def __init__(
+        self, spec: ScenarioSpec, mode: str = "omniscient", turning_shots: bool = True
+    ) -> None:
         super().__init__(spec, mode)
+        self.turning_shots = turning_shots
+        """Whether it may fire while turning (the shot flies along the yaw the turn ends at).
+        Without, it fires only standing: a little slower, but a shot's timing then depends on
+        where the enemy is now, not on how far the turn will carry the view, which a pixel
+        student copies much more reliably (``docs/agents.md``)."""
         names = self.action_names
         self._turn = np.array(
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names]
@@ -246,6 +253,8 @@ class ShooterTeacher(Teacher):
         if ready and any(attack):
             # Hits of a shot fired this step, per distinct end yaw (right, none, left).
             moves = sorted(set(turn[a] for a in range(self.num_actions) if attack[a]))
+            if not self.turning_shots:
+                moves = [m for m in moves if m == 0]
             yaws = [angle + m * step_turn for m in moves]
             boxes = [_ray_box(ox, oy, yaw, targets) for yaw in yaws]
             geo = geometry.map_cache(state.walls)

@@ -319,6 +319,8 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (center.student.pooling, center.student.previous_actions) == ("height_max", 4)
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
     assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
+    assert (center.turning_shots, basic.turning_shots) == (False, True)
+    assert build_config(TrainArgs(turning_shots=True)).turning_shots
     for name in ("defend_the_line", "health_gathering"):
         recipe = build_config(TrainArgs(scenario=name))
         assert (recipe.mode, recipe.label, recipe.mirror, recipe.teacher_mode) == (
@@ -411,3 +413,13 @@ def test_while_the_teacher_acts_the_recurrent_student_still_steps_its_state() ->
     # the student saw all five frames: its state is the one of the whole trajectory
     expected = model(student_inputs(model, frames))["state"].numpy()
     np.testing.assert_allclose(student.hidden_state(2), expected, atol=1e-5)
+
+
+def test_turning_shots_off_for_a_teacher_without_them_fails_before_a_run_starts(
+    tmp_path: Path, capsys
+) -> None:
+    argv = ["train", "--scenario", "health_gathering", "--turning-shots", "False"]
+    assert run_command([*argv, "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no option 'turning_shots'" in err[0]
+    assert not any(tmp_path.iterdir())  # no run directory was made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -419,3 +420,27 @@ def test_shooter_labels_the_next_state_from_the_action_really_taken():
     teacher.action_scores(_turret_state(10, ahead, ammo=26))
     teacher.taken(teacher.action("NOOP"))
     assert _fires(teacher, teacher.action_scores(_turret_state(14, ahead, ammo=26)))
+
+
+def test_a_shooter_without_turning_shots_turns_first_and_fires_standing():
+    # 7 degrees left: a fresh 4-tic turn (4 x 1.76 degrees) ends on the demon.
+    beside = [(300.0, 300.0 * math.tan(math.radians(7.0)), True)]
+    turning = teachers.make("defend_the_center", "imitable")
+    standing = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    for teacher in (turning, standing):
+        teacher.reset()
+    best = turning.action_names[
+        int(np.argmax(turning.action_scores(_turret_state(10, beside, 26))))
+    ]
+    assert best == "TURN_LEFT+ATTACK"
+    scores = standing.action_scores(_turret_state(10, beside, 26))
+    assert standing.action_names[int(np.argmax(scores))] == "TURN_LEFT"
+    assert scores[standing.action("TURN_LEFT+ATTACK")] < 0  # a shot that would miss now
+    ahead = [(300.0, 0.0, True)]  # in the crosshair it still fires
+    standing.reset()
+    assert _fires(standing, standing.action_scores(_turret_state(10, ahead, ammo=26)))
+
+
+def test_an_option_the_scenarios_teacher_lacks_is_a_one_line_error():
+    with pytest.raises(UserError, match=r"health_gathering teacher .* no option 'turning_shots'"):
+        teachers.make("health_gathering", "imitable", turning_shots=False)
