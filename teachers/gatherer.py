@@ -13,10 +13,17 @@ away (turn one way until a walk is safe, then walk). With nothing known, it head
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, EngineState, categorize
+from envs.engine_state import (
+    HARMFUL_PICKUP_NAMES,
+    Category,
+    EngineState,
+    Objects,
+    categorize,
+)
 from envs.registry import ScenarioSpec
 from teachers import geometry
 from teachers.base import Teacher
@@ -98,6 +105,29 @@ def _pickup_rows(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
     return rows
 
 
+def _remember(
+    memory: dict[int, tuple[float, float, int]],
+    rows: list[int],
+    objects: Objects,
+    tic: int,
+    me: tuple[float, float],
+    keep: Callable[[float, float], bool],
+) -> tuple[dict[int, tuple[float, float, int]], np.ndarray]:
+    """Imitable memory of pickups: ``memory`` (id -> ``(x, y, tic seen)``) updated with the
+    visible objects among ``rows``, less entries older than :data:`MEMORY_TICS` or whose offset
+    from the player ``me`` fails ``keep(dx, dy)``; returns it and its ``(N, 2)`` positions."""
+    position, visible, ids = objects.position, objects.visible, objects.id
+    for i in rows:
+        if visible[i]:
+            memory[int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
+    memory = {
+        k: v
+        for k, v in memory.items()
+        if tic - v[2] <= MEMORY_TICS and keep(v[0] - me[0], v[1] - me[1])
+    }
+    return memory, np.array([v[:2] for v in memory.values()], np.float64).reshape(-1, 2)
+
+
 class GathererTeacher(Teacher):
     """Greedy medikit gathering (straight walks, else shortest paths) with poison avoidance."""
 
@@ -143,32 +173,21 @@ class GathererTeacher(Teacher):
                 position[bad, :2].astype(np.float64).reshape(-1, 2),
             )
         tic = state.tic
-        me_x, me_y = float(state.player.position[0]), float(state.player.position[1])
-        visible = objects.visible
-        ids = objects.id
-        seen = self._seen
-        for i in good:
-            if visible[i]:
-                seen[int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
+        me = (float(state.player.position[0]), float(state.player.position[1]))
         # Forget what expired or what we walked over (picked up, or gone when we got there).
-        self._seen = seen = {
-            k: v
-            for k, v in seen.items()
-            if tic - v[2] <= MEMORY_TICS and math.hypot(v[0] - me_x, v[1] - me_y) > 24.0
-        }
-        good_pos = np.array([v[:2] for v in seen.values()], np.float64).reshape(-1, 2)
+        self._seen, good_pos = _remember(
+            self._seen, good, objects, tic, me, lambda dx, dy: math.hypot(dx, dy) > 24.0
+        )
         # Vials never move and only the player takes them: the one beside the player (off
         # screen) is the one it slides into, so remember them too.
-        seen_poison = self._seen_poison
-        for i in bad:
-            if visible[i]:
-                seen_poison[int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
-        self._seen_poison = seen_poison = {
-            k: v
-            for k, v in seen_poison.items()
-            if tic - v[2] <= MEMORY_TICS and max(abs(v[0] - me_x), abs(v[1] - me_y)) > POISON_REACH
-        }
-        bad_pos = np.array([v[:2] for v in seen_poison.values()], np.float64).reshape(-1, 2)
+        self._seen_poison, bad_pos = _remember(
+            self._seen_poison,
+            bad,
+            objects,
+            tic,
+            me,
+            lambda dx, dy: max(abs(dx), abs(dy)) > POISON_REACH,
+        )
         return good_pos, bad_pos
 
     def _decide(self, state: EngineState) -> np.ndarray:
