@@ -121,6 +121,13 @@ class GPSConfig:
     """evaluation episodes (the teacher and random are scored on the same ones)"""
     eval_seed: int = 0
     """seed of the first evaluation episode (episode k: eval_seed + k)"""
+    validation_episodes: int = 0
+    """> 0: at every evaluation the student also plays this many episodes on separate
+    validation seeds, and the run's result (summary, SavedModel, ``doomgps eval``) is the
+    evaluated iterate that scored best there, kept in ``best/``; the choice never sees the
+    evaluation seeds the result is reported on. 0: the result is the last iterate"""
+    validation_seed: int = 100_000
+    """seed of the first validation episode (far from the evaluation and training seeds)"""
     shard_size: int = 2048
     """rows per dataset shard"""
     log_every: int = 50
@@ -138,9 +145,11 @@ IMITATION_RECIPE: dict[str, Any] = {
     "teacher_mode": "imitable",
     "previous_actions": 4,
     "eval_every": 4,
+    "validation_episodes": 20,
 }
 """What measured best on defend_the_center (``docs/agents.md``): DAgger on the imitable teacher's
-best actions, mirrored samples, the student's last 4 actions as an input."""
+best actions, mirrored samples, the student's last 4 actions as an input; the result is the
+iterate that scored best on 20 validation episodes."""
 
 WIDE_INPUT: dict[str, Any] = {"width": 160, "pooling": "height_max"}
 """160x60 frames and the conv map's maximum over each column: small distant enemies."""
@@ -329,6 +338,17 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     ):
         if getattr(config, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    if config.validation_episodes < 0:
+        raise UserError("--validation-episodes must be >= 0 (0: the result is the last iterate)")
+    validation = range(config.validation_seed, config.validation_seed + config.validation_episodes)
+    evaluation = range(config.eval_seed, config.eval_seed + config.eval_episodes)
+    if validation and max(validation.start, evaluation.start) < min(
+        validation.stop, evaluation.stop
+    ):
+        raise UserError(
+            f"--validation-seed: seeds {validation.start}..{validation.stop - 1} overlap the "
+            f"evaluation seeds {evaluation.start}..{evaluation.stop - 1}"
+        )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
     if config.label not in ("softmax", "argmax"):
@@ -409,6 +429,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     )
     from agents.student import build_student
     from core.averaging import WeightAverage
+    from core.checkpoint import Checkpointer
     from core.logger import Logger
     from core.precision import set_precision, wrap_optimizer
     from core.seeding import seed_everything
@@ -475,6 +496,8 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         show_progress=False,
     )
     learner.restore()
+    # the weights that act, at each evaluation that scored best on the validation seeds
+    best = Checkpointer(run_dir / "best", max_to_keep=2, model=acting)
     dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=dataset_fields(config))
     orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
     if orphans:
@@ -559,14 +582,23 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 )
                 last = state["frames"] >= config.frames
                 if (k + 1) % config.eval_every == 0 or last:
-                    _evaluate_student(config, state, student, vec, logger, say)
+                    _evaluate_student(config, state, student, vec, logger, say, best)
                 save_state()
             final = state["history"][-1] if state["history"] else None
             if final is None or final["frames"] != state["frames"]:
-                _evaluate_student(config, state, student, vec, logger, say)
+                _evaluate_student(config, state, student, vec, logger, say, best)
                 save_state()
     finally:
         logger.close()
+    selected = state.get("best")
+    if selected is not None:
+        best.restore(str(run_dir / selected["checkpoint"]))
+        say(
+            f"result: the iterate at {selected['frames']:,} frames (validation "
+            f"{selected['validation']:.2f}, the best of {len(state['history'])}): student "
+            f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
+            f"{state['history'][-1]['eval']['mean_return']:.2f}"
+        )
     export_saved_model(acting, run_dir / "saved_model")
     result = {
         "scenario": spec.name,
@@ -578,7 +610,11 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         "iterations": state["iteration"],
         "optimizer_steps": learner.steps,
         "wall_seconds": round(state["wall_seconds"], 1),
-        "student": state["history"][-1]["eval"],
+        "student": (selected or state["history"][-1])["eval"],
+        "last": state["history"][-1]["eval"],
+        "selected": None
+        if selected is None
+        else {k: selected[k] for k in ("frames", "iteration", "validation")},
         "teacher": state["teacher_eval"],
         "random": state["random_eval"],
         "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
@@ -668,9 +704,20 @@ def _collect(
 
 
 def _evaluate_student(
-    config: GPSConfig, state: dict[str, Any], student: StudentActor, vec: Any, logger: Any, say: Any
+    config: GPSConfig,
+    state: dict[str, Any],
+    student: StudentActor,
+    vec: Any,
+    logger: Any,
+    say: Any,
+    best: Any,
 ) -> None:
-    """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip."""
+    """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip.
+
+    With validation episodes it also plays the validation seeds, and when it scores at least as
+    well there as every earlier evaluation, its weights are saved in ``best`` (a
+    :class:`~core.checkpoint.Checkpointer` numbered by frames) and ``state["best"]`` names them.
+    """
     strip = _FrameStrip(student)
     result = evaluate(
         config.scenario,
@@ -683,24 +730,37 @@ def _evaluate_student(
     report = summary(result, policy="student")
     teacher = state["teacher_eval"]["mean_return"]
     ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
-    state["history"].append(
-        {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
-    )
-    logger.write(
-        {
-            "eval/return": report["mean_return"],
-            "eval/return_std": report["std_return"],
-            "eval/length": report["mean_length"],
-            "eval/return_vs_teacher": ratio,
-        },
-        state["frames"],
-    )
+    entry = {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
+    scalars = {
+        "eval/return": report["mean_return"],
+        "eval/return_std": report["std_return"],
+        "eval/length": report["mean_length"],
+        "eval/return_vs_teacher": ratio,
+    }
+    chosen = ""
+    if config.validation_episodes:
+        validation = evaluate(
+            config.scenario,
+            student,
+            episodes=config.validation_episodes,
+            seed=config.validation_seed,
+            env=vec,
+            show_progress=False,
+        ).returns.mean()
+        entry["validation"] = scalars["eval/validation_return"] = float(validation)
+        if "best" not in state or validation >= state["best"]["validation"]:
+            prefix = Path(best.save(state["frames"]))
+            state["best"] = {**entry, "checkpoint": f"{prefix.parent.name}/{prefix.name}"}
+            chosen = "  (best on validation)"
+        chosen = f"  validation {validation:.2f}{chosen}"
+    state["history"].append(entry)
+    logger.write(scalars, state["frames"])
     image = strip.image()
     if image is not None:
         logger.image("eval/frames", image, state["frames"])
     say(
         f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
-        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f})"
+        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){chosen}"
     )
 
 

@@ -9,6 +9,7 @@ vector env's batch of observations through one ``tf.function`` and never sees en
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,11 +167,26 @@ def find_run_dir(path: str | Path) -> tuple[Path, str | None]:
     raise UserError(f"{path}: not a student run directory or checkpoint (no config.json found)")
 
 
+def selected_checkpoint(run_dir: str | Path) -> str | None:
+    """The checkpoint prefix of the iterate a run with validation episodes chose (the best on
+    its validation seeds so far, in ``best/``), or ``None`` for a run without a choice."""
+    state_path = Path(run_dir) / "state.json"
+    if not state_path.exists():
+        return None
+    try:
+        best = json.loads(state_path.read_text()).get("best")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        raise UserError(f"{state_path}: not a readable run state (corrupt JSON)") from None
+    return None if best is None else str(Path(run_dir) / best["checkpoint"])
+
+
 def restore_student(
     run_dir: str | Path, prefix: str | None = None
 ) -> tuple[keras.Model, dict[str, Any], EnvConfig]:
-    """Rebuilds a student from its run's ``config.json`` and restores the weights it acts with
-    (the moving average of a run with ``average_decay``, else the trained weights).
+    """Rebuilds a student from its run's ``config.json`` and restores the weights it acts with:
+    without ``prefix``, the iterate the run chose on its validation seeds
+    (:func:`selected_checkpoint`), else the newest checkpoint (the moving average of a run with
+    ``average_decay``, else the trained weights).
 
     Returns:
         ``(model, config dict, env config)``.
@@ -191,10 +207,13 @@ def restore_student(
     student_config = _from_dict(StudentConfig, config["student"])
     spec = get_spec(config["scenario"])
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)
-    # A run with weight averaging acts with (and exports) the average: restore that one.
-    key = "average" if config.get("average_decay") else "model"
-    checkpointer = Checkpointer(run_dir / "checkpoints", **{key: model})
-    prefix = prefix or checkpointer.latest
+    selected = None if prefix else selected_checkpoint(run_dir)
+    if selected is not None:  # the iterate that scored best on the validation seeds
+        checkpointer, prefix = Checkpointer(run_dir / "best", model=model), selected
+    else:  # a run with weight averaging acts with (and exports) the average: restore that one
+        key = "average" if config.get("average_decay") else "model"
+        checkpointer = Checkpointer(run_dir / "checkpoints", **{key: model})
+        prefix = prefix or checkpointer.latest
     if prefix is None:
         raise UserError(f"{run_dir}: no checkpoint yet (the run stopped before its first save)")
     try:

@@ -87,6 +87,14 @@ class Checkpointer:
                     "kept as they are, resume another run or move them away"
                 )
             return None
+        return self.restore(path)
+
+    def restore(self, path: str) -> str:
+        """Restores the checkpoint ``path`` (a prefix such as ``.../ckpt-300``) and returns it.
+
+        Raises:
+            UserError: the checkpoint is missing, unreadable or does not match the objects.
+        """
         try:
             status = self.checkpoint.restore(path)
             status.assert_existing_objects_matched()

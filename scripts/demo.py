@@ -90,6 +90,12 @@ def main(argv: list[str]) -> int:
         f"\n{result['frames']:,} frames, {result['optimizer_steps']} optimizer steps, "
         f"{result['wall_seconds']:.0f} s"
     )
+    if result["selected"] is not None:
+        print(
+            f"student: the iterate at {result['selected']['frames']:,} frames, the best on "
+            f"{config.validation_episodes} separate validation seeds (the last iterate scored "
+            f"{result['last']['mean_return']:.2f})"
+        )
     print(f"TensorBoard logs: {run_dir / 'tb'}  ->  tensorboard --logdir {run_dir / 'tb'}")
     print(f"SavedModel: {run_dir / 'saved_model'}")
     print(f"evaluate again: doomgps eval --scenario {config.scenario} --policy {run_dir}")

@@ -76,6 +76,13 @@ class TrainArgs:
     """Evaluation episodes on fixed seeds (teacher and random get the same ones)."""
     eval_seed: int = 0
     """Seed of the first evaluation episode."""
+    validation_episodes: int | None = None
+    """At every evaluation also play this many episodes on separate validation seeds; the
+    result (summary, SavedModel, `doomgps eval`) is then the iterate that scored best there,
+    not the last one (0: the last). Default: the scenario's preset (20 with the imitation
+    recipe, else 0)."""
+    validation_seed: int = 100_000
+    """Seed of the first validation episode (must not overlap the evaluation seeds)."""
     width: int | None = None
     """Observation width in pixels. Default: the scenario's preset (160 on defend_the_center),
     else the env's 80."""
@@ -149,6 +156,12 @@ def build_config(args: TrainArgs):
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,
+            validation_episodes=(
+                preset.get("validation_episodes", 0)
+                if args.validation_episodes is None
+                else args.validation_episodes
+            ),
+            validation_seed=args.validation_seed,
             student=StudentConfig(
                 precision=args.precision,
                 recurrent_units=args.recurrent_units,
@@ -222,6 +235,11 @@ def main(argv: list[str]) -> int:
         f"random {result['random']['mean_return']:.2f} over {result['student']['episodes']} "
         f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s"
     )
+    if result["selected"] is not None:
+        print(
+            f"the student is the iterate at {result['selected']['frames']:,} frames, the best "
+            f"on the validation seeds; the last iterate scored {result['last']['mean_return']:.2f}"
+        )
     print(
         f"SavedModel: {run_dir / 'saved_model'}; evaluate with: doomgps eval --scenario "
         f"{result['scenario']} --policy {run_dir}"

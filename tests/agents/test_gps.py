@@ -320,6 +320,7 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
     assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
     assert (center.turning_shots, basic.turning_shots) == (False, True)
+    assert (center.validation_episodes, basic.validation_episodes) == (20, 0)
     assert build_config(TrainArgs(turning_shots=True)).turning_shots
     for name in ("defend_the_line", "health_gathering"):
         recipe = build_config(TrainArgs(scenario=name))
@@ -423,3 +424,56 @@ def test_turning_shots_off_for_a_teacher_without_them_fails_before_a_run_starts(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no option 'turning_shots'" in err[0]
     assert not any(tmp_path.iterdir())  # no run directory was made
+
+
+def test_with_validation_episodes_the_result_is_the_iterate_best_on_the_validation_seeds(
+    tmp_path: Path, capsys
+) -> None:
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "dagger", "--frames", "600", "--eval-every", "1"]
+    args += ["--episodes-per-iteration", "4", "--steps-per-iteration", "25"]
+    args += ["--eval-episodes", "4", "--validation-episodes", "4", "--validation-seed", "50"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    state = json.loads((run_dir / "state.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())
+    history = state["history"]
+    assert len(history) >= 3 and all("validation" in h for h in history)
+    validations = [h["validation"] for h in history]
+    best = max(range(len(history)), key=lambda i: (validations[i], i))  # ties: the later one
+    chosen = history[best]
+    assert state["best"]["frames"] == chosen["frames"] == result["selected"]["frames"]
+    assert result["selected"]["validation"] == max(validations)
+    assert result["student"] == chosen["eval"] and result["last"] == history[-1]["eval"]
+    assert result["student"]["seeds"] == list(range(4))  # reported on the evaluation seeds
+    out = capsys.readouterr().out
+    assert f"the student is the iterate at {chosen['frames']:,} frames" in out
+
+    # the CLI and the SavedModel both act with the chosen iterate
+    assert (
+        run_command(
+            ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "4", "--json"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == chosen["eval"]["returns"]
+    actor, _ = load_student_actor(run_dir, get_spec("basic"))
+    obs = ShardedDataset(run_dir / "dataset").load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))  # keep it: serve needs it alive
+    np.testing.assert_array_equal(loaded.serve(obs)["action"].numpy(), actor.act(obs))
+
+
+def test_validation_seeds_that_overlap_the_evaluation_seeds_are_a_one_line_error(
+    tmp_path: Path, capsys
+) -> None:
+    argv = ["train", "--scenario", "basic", "--validation-episodes", "5", "--validation-seed", "3"]
+    assert run_command([*argv, "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overlap the evaluation seeds 0..19" in err[0]
+    assert not any(tmp_path.iterdir())
