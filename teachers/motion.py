@@ -50,15 +50,19 @@ def infer_turn_held(delta: float, previous_held: int, skip: int) -> int:
     return min(best + skip, SLOW_TURN_TICS + skip)
 
 
+PLANNER_DEPTH = 5
+"""Steps a turn plan looks ahead by default (3**5 sequences per ramp state)."""
+
+
 class TurnPlanner:
     """All turn sequences up to ``depth`` steps (left, right, none) from every ramp state.
 
     ``offsets(held)`` gives ``(S, depth)`` cumulative angle changes and the ``(S,)`` first move
     (+1 left, -1 right, 0 none); teachers pick the first move of the quickest sequence that
-    brings their aim onto a target.
+    brings their aim onto a target. Build one with :func:`turn_planner` (cached per frame skip).
     """
 
-    def __init__(self, skip: int, depth: int = 5) -> None:
+    def __init__(self, skip: int, depth: int = PLANNER_DEPTH) -> None:
         self.skip, self.depth = skip, depth
         moves = np.array(list(itertools.product((0, 1, -1), repeat=depth)), np.int8)
         self.first = moves[:, 0]
@@ -71,16 +75,15 @@ class TurnPlanner:
         held = min(held, SLOW_TURN_TICS)
         table = self._tables.get(held)
         if table is None:
+            amounts = np.array([turn_amount(h, self.skip) for h in range(SLOW_TURN_TICS + 1)])
             table = np.zeros(self._moves.shape)
-            for s, seq in enumerate(self._moves):
-                h, total = held, 0.0
-                for k, move in enumerate(seq):
-                    if move:
-                        total += move * turn_amount(h, self.skip)
-                        h = min(h + self.skip, SLOW_TURN_TICS)
-                    else:
-                        h = 0
-                    table[s, k] = total
+            h = np.full(len(self._moves), held)
+            total = np.zeros(len(self._moves))
+            for k in range(self.depth):
+                move = self._moves[:, k]
+                total = total + move * amounts[h]
+                h = np.where(move != 0, np.minimum(h + self.skip, SLOW_TURN_TICS), 0)
+                table[:, k] = total
             self._tables[held] = table
         return table
 
@@ -114,6 +117,12 @@ class TurnPlanner:
                 gap = min(abs(err - last[j]) for j in (i - 1, i) if 0 <= j < len(last))
                 out[move] = self.depth + gap / 14.0
         return out
+
+
+@functools.lru_cache(maxsize=8)
+def turn_planner(skip: int, depth: int = PLANNER_DEPTH) -> TurnPlanner:
+    """The shared :class:`TurnPlanner` of a frame skip (its tables are built once per process)."""
+    return TurnPlanner(skip, depth)
 
 
 def strafe(x0: np.ndarray, v0: np.ndarray, accel: np.ndarray, tics: np.ndarray):

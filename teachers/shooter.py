@@ -16,11 +16,12 @@ from teachers import geometry
 from teachers.base import Teacher
 from teachers.motion import (
     FRICTION,
+    PLANNER_DEPTH,
     STRAFE_ACCEL,
-    TurnPlanner,
     WeaponClock,
     strafe,
     turn_amount,
+    turn_planner,
 )
 
 RADIUS = {
@@ -145,6 +146,17 @@ def _ray_box(ox: float, oy: float, angle: float, targets: list) -> float:
     return best
 
 
+STANDING_PLANNER_DEPTH = 7
+"""Turn-plan depth of a teacher that fires only standing. At frame skip 4 one step turns 7.0,
+12.3 or 14.1 degrees, so exact landings need stops and reversals (left then right nets -5.3,
+left-stop-left 14.1). Within 5 steps the reachable yaws leave 7-degree gaps (nothing lands
+between 26.4 and 33.4 degrees out), and a teacher that may not fire during a turn stood still
+before an enemy there until it was shot: 22.25 on defend_the_center seeds 0..19, against 24.45
+with 7 steps, whose gaps on screen (within 45 degrees, any ramp state) are at most 5.3 degrees.
+A teacher with turning shots fires as a turn sweeps across the enemy and keeps the default
+depth, 5 (with 7 its omniscient mode scored a kill less: ``docs/teachers.md``)."""
+
+
 class ShooterTeacher(Teacher):
     """Turns to the most urgent enemy with planned turn sequences and fires only on a sure hit.
 
@@ -170,7 +182,6 @@ class ShooterTeacher(Teacher):
         self._attack = np.array(["ATTACK" in n for n in names])
         self._turn_list = [int(t) for t in self._turn]
         self._attack_list = [bool(a) for a in self._attack]
-        self._planners: dict[int, TurnPlanner] = {}
         self.reset()
 
     TRACKS_TURN = True
@@ -278,10 +289,8 @@ class ShooterTeacher(Teacher):
 
     def _steps_to_aim(self, err: float, tol: float) -> dict[int, float]:
         """Steps until the yaw is within ``tol`` of ``err``, per first move (+1 left, -1 right)."""
-        planner = self._planners.get(self._skip)
-        if planner is None:
-            planner = self._planners[self._skip] = TurnPlanner(self._skip)
-        return planner.steps_to_aim(self._held, err, tol)
+        depth = PLANNER_DEPTH if self.turning_shots else STANDING_PLANNER_DEPTH
+        return turn_planner(self._skip, depth).steps_to_aim(self._held, err, tol)
 
 
 class BasicTeacher(Teacher):

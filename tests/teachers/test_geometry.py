@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -267,3 +268,14 @@ def test_walk_paths_from_rest_straight_ahead_follow_the_engine_update():
     assert np.isclose(drift[2], 1 + FRICTION + FRICTION**2)
     # Turning on the spot from rest never moves; a left turn then a walk veers left.
     assert np.allclose(offsets[1, 1], 0.0) and (offsets[1, 0, 4:, 1] > 0).all()
+
+
+@pytest.mark.parametrize("held", range(6))
+def test_standing_turn_plans_land_within_a_few_degrees_of_every_angle_on_screen(held):
+    from teachers.motion import turn_planner
+    from teachers.shooter import STANDING_PLANNER_DEPTH as DEPTH
+
+    planner = turn_planner(4, DEPTH)
+    for err in np.arange(-45.0, 45.25, 0.25):  # the 90-degree field of view
+        steps = planner.steps_to_aim(held, float(err), 2.7)
+        assert min(steps.values()) < DEPTH, (held, err)

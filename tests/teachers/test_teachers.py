@@ -444,3 +444,35 @@ def test_a_shooter_without_turning_shots_turns_first_and_fires_standing():
 def test_an_option_the_scenarios_teacher_lacks_is_a_one_line_error():
     with pytest.raises(UserError, match=r"health_gathering teacher .* no option 'turning_shots'"):
         teachers.make("health_gathering", "imitable", turning_shots=False)
+
+
+def test_a_standing_shooter_turns_toward_an_enemy_its_turns_cannot_land_on_quickly():
+    # 30 degrees left, 500 away: no plan of 5 steps lands within the demon's 2.4 degrees (the
+    # reachable yaws jump from 26.4 to 33.4), and with all plans equally late the standing
+    # teacher used to stand still until it was shot; 7-step plans get there.
+    err = math.radians(30.0)
+    enemy = [(500.0 * math.cos(err), 500.0 * math.sin(err), True)]
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    teacher.reset()
+    scores = teacher.action_scores(_turret_state(10, enemy, 26))
+    assert teacher.action_names[int(np.argmax(scores))] == "TURN_LEFT"
+    assert scores[teacher.action("TURN_LEFT")] > scores[teacher.action("NOOP")]
+
+
+def test_a_standing_shooter_spends_every_bullet_where_it_used_to_freeze():
+    # defend_the_center seeds 0 and 2: it died with 22 and 19 bullets left (3 and 6 kills).
+    env = make_env("defend_the_center", EnvConfig(engine_state=True, frame_stack=1))
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    try:
+        for seed in (0, 2):
+            env.reset(seed=seed)
+            teacher.reset()
+            ret, done = 0.0, False
+            while not done:
+                state = env.unwrapped.engine_state()
+                ammo = state.player.ammo
+                _, reward, terminated, truncated, _ = env.step(teacher.act(state))
+                ret, done = ret + reward, terminated or truncated
+            assert ammo <= 1 and ret >= 20, (seed, ammo, ret)
+    finally:
+        env.close()
