@@ -521,15 +521,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         _write_json(state_path, state)
 
     def score(actor: Any, name: str) -> dict[str, Any]:
-        result = evaluate(
-            spec,
-            actor,
-            episodes=config.eval_episodes,
-            seed=config.eval_seed,
-            env=vec,
-            show_progress=False,
-        )
-        return summary(result, policy=name)
+        return summary(_play(config, actor, vec, config.eval_seed), policy=name)
 
     try:
         with open_vector_env(spec, config.num_envs, env_config) as vec:
@@ -703,6 +695,15 @@ def _collect(
     )
 
 
+def _play(config: GPSConfig, actor: Any, vec: Any, seed: int, episodes: int | None = None) -> Any:
+    """:func:`agents.evaluation.evaluate` on the run's vector env: ``episodes`` (default: the
+    evaluation's) seeded episodes from ``seed``."""
+    episodes = config.eval_episodes if episodes is None else episodes
+    return evaluate(
+        config.scenario, actor, episodes=episodes, seed=seed, env=vec, show_progress=False
+    )
+
+
 def _evaluate_student(
     config: GPSConfig,
     state: dict[str, Any],
@@ -719,15 +720,7 @@ def _evaluate_student(
     :class:`~core.checkpoint.Checkpointer` numbered by frames) and ``state["best"]`` names them.
     """
     strip = _FrameStrip(student)
-    result = evaluate(
-        config.scenario,
-        strip,
-        episodes=config.eval_episodes,
-        seed=config.eval_seed,
-        env=vec,
-        show_progress=False,
-    )
-    report = summary(result, policy="student")
+    report = summary(_play(config, strip, vec, config.eval_seed), policy="student")
     teacher = state["teacher_eval"]["mean_return"]
     ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
     entry = {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
@@ -739,14 +732,8 @@ def _evaluate_student(
     }
     chosen = ""
     if config.validation_episodes:
-        validation = evaluate(
-            config.scenario,
-            student,
-            episodes=config.validation_episodes,
-            seed=config.validation_seed,
-            env=vec,
-            show_progress=False,
-        ).returns.mean()
+        played = _play(config, student, vec, config.validation_seed, config.validation_episodes)
+        validation = played.returns.mean()
         entry["validation"] = scalars["eval/validation_return"] = float(validation)
         if "best" not in state or validation >= state["best"]["validation"]:
             prefix = Path(best.save(state["frames"]))
