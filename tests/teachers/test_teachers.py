@@ -335,9 +335,9 @@ def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
     assert terminated and not truncated and ret > 0.5  # the vest's reward, before the timeout
 
 
-def _turret_state(tic: int, enemies, ammo: float = 0.0):
-    """A defend_the_center-like state: the player at the origin facing east; ``enemies`` are
-    ``(x, y, visible)`` demons."""
+def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0):
+    """A defend_the_center-like state: the player at the origin facing ``angle`` degrees (0:
+    east); ``enemies`` are ``(x, y, visible)`` demons."""
     from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
 
     names = ("DoomPlayer", *("Demon" for _ in enemies))
@@ -364,7 +364,7 @@ def _turret_state(tic: int, enemies, ammo: float = 0.0):
     )
     player = PlayerState(
         position=np.zeros(3, np.float32),
-        angle=0.0,
+        angle=angle,
         velocity=np.zeros(3, np.float32),
         health=100.0,
         armor=0.0,
@@ -476,3 +476,19 @@ def test_a_standing_shooter_spends_every_bullet_where_it_used_to_freeze():
             assert ammo <= 1 and ret >= 20, (seed, ammo, ret)
     finally:
         env.close()
+
+
+def test_a_standing_shooter_keeps_turning_when_stopping_first_is_no_quicker():
+    # It has turned right for one step (4 tics, 7.03 degrees); a demon 300 away is 36 degrees
+    # further right. Stopping (which resets the turn ramp) and turning on later reaches it in as
+    # many steps as turning on now: it turns now.
+    yaw = -4 * 1.7578125
+    bearing = math.radians(yaw - 36.0)
+    enemy = [(300.0 * math.cos(bearing), 300.0 * math.sin(bearing), True)]
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    teacher.reset()
+    teacher.action_scores(_turret_state(10, enemy, ammo=26))
+    teacher.taken(teacher.action("TURN_RIGHT"))
+    scores = teacher.action_scores(_turret_state(14, enemy, ammo=26, angle=yaw))
+    assert _turn(teacher, scores) == "right"
+    assert scores[teacher.action("TURN_RIGHT")] - scores[teacher.action("NOOP")] < 0.1  # a tie
