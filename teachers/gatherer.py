@@ -12,8 +12,9 @@ away (turn one way until a walk is safe, then walk). With nothing known, it head
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Callable
 
 import numpy as np
 
@@ -21,7 +22,6 @@ from envs.engine_state import (
     HARMFUL_PICKUP_NAMES,
     Category,
     EngineState,
-    Objects,
     categorize,
 )
 from envs.registry import ScenarioSpec
@@ -87,45 +87,150 @@ then walk (the way to any medikit may start past a vial beside the player)."""
 ESCAPE_ROOM = 64.0
 """Room (units to a wall) a break-away walk needs."""
 _PICKUP = int(Category.PICKUP)
-_ROWS: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+_ROWS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _pickup_rows(names: tuple[str, ...]) -> tuple[list[int], list[int]]:
+class _Kinds(dict):
+    """Per object name: 1 a helpful pickup, 2 a harmful one, 0 anything else (filled in on
+    first sight, so that a lookup is a plain dict lookup)."""
+
+    def __missing__(self, name: str) -> int:
+        pickup = categorize(name) == _PICKUP
+        kind = self[name] = 0 if not pickup else 2 if name in HARMFUL_PICKUP_NAMES else 1
+        return kind
+
+
+_KINDS = _Kinds()
+
+
+def _pickup_rows(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the helpful and the harmful pickups among objects named ``names``, cached: the
     list of names changes only when an object appears or goes."""
     rows = _ROWS.get(names)
     if rows is None:
         if len(_ROWS) > 256:
             _ROWS.clear()
-        pickups = [i for i, name in enumerate(names) if categorize(name) == _PICKUP]
-        rows = _ROWS[names] = (
-            [i for i in pickups if names[i] not in HARMFUL_PICKUP_NAMES],
-            [i for i in pickups if names[i] in HARMFUL_PICKUP_NAMES],
-        )
+        kinds = np.fromiter(map(_KINDS.__getitem__, names), np.int8, len(names))
+        rows = _ROWS[names] = (np.flatnonzero(kinds == 1), np.flatnonzero(kinds == 2))
     return rows
 
 
-def _remember(
+def _forget(
     memory: dict[int, tuple[float, float, int]],
-    rows: list[int],
-    objects: Objects,
     tic: int,
     me: tuple[float, float],
-    keep: Callable[[float, float], bool],
+    reach: float,
+    chebyshev: bool,
 ) -> tuple[dict[int, tuple[float, float, int]], np.ndarray]:
-    """Imitable memory of pickups: ``memory`` (id -> ``(x, y, tic seen)``) updated with the
-    visible objects among ``rows``, less entries older than :data:`MEMORY_TICS` or whose offset
-    from the player ``me`` fails ``keep(dx, dy)``; returns it and its ``(N, 2)`` positions."""
-    position, visible, ids = objects.position, objects.visible, objects.id
-    for i in rows:
-        if visible[i]:
-            memory[int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
-    memory = {
-        k: v
-        for k, v in memory.items()
-        if tic - v[2] <= MEMORY_TICS and keep(v[0] - me[0], v[1] - me[1])
-    }
-    return memory, np.array([v[:2] for v in memory.values()], np.float64).reshape(-1, 2)
+    """Imitable memory of pickups (id -> ``(x, y, tic seen)``) less entries older than
+    :data:`MEMORY_TICS` or within ``reach`` of the player at ``me`` (Euclidean distance, or
+    Chebyshev if ``chebyshev``); returns it and its ``(N, 2)`` positions."""
+    mx, my, oldest = me[0], me[1], tic - MEMORY_TICS
+    if chebyshev:
+        memory = {
+            k: v
+            for k, v in memory.items()
+            if v[2] >= oldest and max(abs(v[0] - mx), abs(v[1] - my)) > reach
+        }
+    else:
+        memory = {
+            k: v
+            for k, v in memory.items()
+            if v[2] >= oldest and math.hypot(v[0] - mx, v[1] - my) > reach
+        }
+    if not memory:
+        return memory, np.zeros((0, 2))
+    return memory, np.array(list(memory.values()))[:, :2]
+
+
+@functools.lru_cache(maxsize=64)
+def _first_steps(
+    turns: tuple[int, ...], forwards: tuple[bool, ...], held: int, skip: int
+) -> tuple[list[list[float]], float]:
+    """Per action, where its step leaves the player (at yaw 0, from rest), and how far a unit
+    start velocity carries it meanwhile: :func:`walk_paths` after ``skip`` tics."""
+    offsets, drift = walk_paths(turns, forwards, held, skip, CONTINUE_STEPS)
+    return offsets[:, 0, skip - 1].tolist(), float(drift[skip - 1])
+
+
+@functools.lru_cache(maxsize=64)
+def _walk_columns(
+    turns: tuple[int, ...], forwards: tuple[bool, ...], held: int, skip: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`walk_paths` as contiguous ``(A * A * T,)`` columns: the offsets' x and y, and the
+    drift of each tic (so that a walk's positions take no reshaping)."""
+    offsets, drift = walk_paths(turns, forwards, held, skip, CONTINUE_STEPS)
+    walks = offsets.shape[0] * offsets.shape[1]
+    return offsets[..., 0].ravel(), offsets[..., 1].ravel(), np.tile(drift, walks)
+
+
+@dataclasses.dataclass
+class _Field:
+    """A path-length field to a set of medikits, with the paths descended from it so far."""
+
+    steps: np.ndarray
+    """``(H, W)`` path lengths in cells (inf: blocked or no path)."""
+    lengths: np.ndarray
+    """The same in map units."""
+    tic: int
+    """When it was built."""
+    medikits: frozenset[tuple[float, float]]
+    """The medikits it leads to..."""
+    poison: frozenset[tuple[float, float]]
+    """... and the vials it avoids."""
+    chains: dict[tuple[int, int], _Chain] = dataclasses.field(default_factory=dict)
+    """By start cell: :func:`_descend` from it."""
+
+
+_Chain = tuple[np.ndarray, np.ndarray, tuple[float, float]]
+_Path = tuple[np.ndarray, np.ndarray, float]
+
+
+def _descend(grid: geometry.OccupancyGrid, field: _Field, cell: tuple[int, int]) -> _Chain:
+    """Up to :data:`AIM_CELLS` cells down ``field`` from ``cell``: their ``(N, 2)`` centres,
+    their ``(N,)`` path lengths, and the centre of ``cell`` itself."""
+    # The cells within reach, as lists (descent_step reads a few cells per step: plain Python
+    # is quicker there, and converting the whole grid would cost more than the descent).
+    r0, c0 = max(cell[0] - AIM_CELLS - 1, 0), max(cell[1] - AIM_CELLS - 1, 0)
+    r1, c1 = cell[0] + AIM_CELLS + 2, cell[1] + AIM_CELLS + 2
+    window = field.steps[r0:r1, c0:c1].tolist()
+    chain = [(cell[0] - r0, cell[1] - c0)]
+    for _ in range(AIM_CELLS):
+        nxt = geometry.descent_step(window, chain[-1])
+        if nxt == chain[-1]:
+            break
+        chain.append(nxt)
+    chain = [(r + r0, c + c0) for r, c in chain[1:] or chain]
+    x0, y0, size = float(grid.origin[0]), float(grid.origin[1]), grid.cell
+    points = np.array([(x0 + (c + 0.5) * size, y0 + (r + 0.5) * size) for r, c in chain])
+    lengths = np.array([window[r - r0][c - c0] * FIELD_CELL for r, c in chain])
+    centre = (x0 + (cell[1] + 0.5) * size, y0 + (cell[0] + 0.5) * size)
+    return points, lengths, centre
+
+
+def _point_set(points: np.ndarray, cache: dict[bytes, frozenset]) -> frozenset:
+    """``points`` ``(N, 2)`` as a set of ``(x, y)``, cached by content (pickups never move, so
+    the same set comes back step after step)."""
+    key = points.tobytes()
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 64:
+            cache.clear()
+        found = cache[key] = frozenset(map(tuple, points.tolist()))
+    return found
+
+
+def _candidates(medikits: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The :data:`CANDIDATES` nearest medikits, nearest first; where a straight walk to each
+    stops (touching it); and the nearest one's distance (inf: none)."""
+    if not len(medikits):
+        return np.zeros((0, 2)), np.zeros((0, 2)), math.inf
+    rel = medikits - origin
+    dist = np.hypot(rel[:, 0], rel[:, 1])
+    near = dist.argsort()[:CANDIDATES]
+    targets, dist = medikits[near], dist[near]
+    shorten = np.maximum(dist - TOUCH, 0.0) / np.maximum(dist, 1e-6)
+    return targets, origin + (targets - origin) * shorten[:, None], float(dist[0])
 
 
 class GathererTeacher(Teacher):
@@ -140,6 +245,11 @@ class GathererTeacher(Teacher):
         self._forward = np.array(["MOVE_FORWARD" in n for n in names], np.float64)
         self._turns = tuple(int(t) for t in self._turn)
         self._forwards = tuple(bool(f) for f in self._forward)
+        self._walks = self._forward > 0
+        # Actions that turn alike look along the same ray: cast one per distinct turn.
+        distinct = list(dict.fromkeys(self._turns))
+        self._ray_actions = np.array([self._turns.index(t) for t in distinct], np.intp)
+        self._ray_of = np.array([distinct.index(t) for t in self._turns], np.intp)
         self.reset()
 
     TRACKS_TURN = True
@@ -156,7 +266,10 @@ class GathererTeacher(Teacher):
         self._goal: np.ndarray | None = None
         self._escape, self._escape_turn = -1, 1
         self._banned: list[tuple[float, float, int]] = []
-        self._field: tuple[np.ndarray, list, int, frozenset, frozenset] | None = None
+        self._field: _Field | None = None
+        self._vial_cells: tuple[frozenset, geometry.OccupancyGrid, np.ndarray] | None = None
+        self._point_sets: dict[bytes, frozenset] = {}
+        self._pathing = False
 
     def _took(self, state: EngineState, action: int) -> None:
         self._walking = bool(self._forward[action] > 0)
@@ -165,35 +278,32 @@ class GathererTeacher(Teacher):
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
         objects = state.objects
-        good, bad = _pickup_rows(objects.name)
         position = objects.position
         if self.omniscient:
+            good, bad = _pickup_rows(objects.name)
             return (
                 position[good, :2].astype(np.float64).reshape(-1, 2),
                 position[bad, :2].astype(np.float64).reshape(-1, 2),
             )
         tic = state.tic
+        # Remember the pickups on screen. Vials never move and only the player takes them: the
+        # one beside the player (off screen) is the one it slides into, so remember them too.
+        names, ids = objects.name, objects.id
+        memories = (None, self._seen, self._seen_poison)  # by kind
+        for i in np.flatnonzero(objects.visible).tolist():  # a few objects: no array gathers
+            kind = _KINDS[names[i]]
+            if kind:
+                memories[kind][int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
         me = (float(state.player.position[0]), float(state.player.position[1]))
         # Forget what expired or what we walked over (picked up, or gone when we got there).
-        self._seen, good_pos = _remember(
-            self._seen, good, objects, tic, me, lambda dx, dy: math.hypot(dx, dy) > 24.0
-        )
-        # Vials never move and only the player takes them: the one beside the player (off
-        # screen) is the one it slides into, so remember them too.
-        self._seen_poison, bad_pos = _remember(
-            self._seen_poison,
-            bad,
-            objects,
-            tic,
-            me,
-            lambda dx, dy: max(abs(dx), abs(dy)) > POISON_REACH,
-        )
+        self._seen, good_pos = _forget(self._seen, tic, me, 24.0, chebyshev=False)
+        self._seen_poison, bad_pos = _forget(self._seen_poison, tic, me, POISON_REACH, True)
         return good_pos, bad_pos
 
     def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         origin = player.position[:2].astype(np.float64)
-        vel = player.velocity[:2].astype(np.float64)
+        vel = (float(player.velocity[0]), float(player.velocity[1]))
         skip = self._skip
         geo = geometry.map_cache(state.walls)
         tic = state.tic
@@ -201,14 +311,11 @@ class GathererTeacher(Teacher):
         # Every action's walk, tic by tic, for its step and each continuation after it (the
         # player keeps sliding when it stops walking: braking takes some 80 units).
         held = min(self._held, SLOW_TURN_TICS)
-        offsets, drift = walk_paths(self._turns, self._forwards, held, skip, CONTINUE_STEPS)
+        walk_tics = skip * (1 + CONTINUE_STEPS)
         angles = player.angle + self._turn * turn_amount(self._held, skip)
         yaw = math.radians(player.angle)
         cos, sin = math.cos(yaw), math.sin(yaw)
-        first = offsets[:, 0, skip - 1]  # (A, 2) after this step
-        pos = np.empty((len(first), 2))
-        pos[:, 0] = origin[0] + cos * first[:, 0] - sin * first[:, 1] + vel[0] * drift[skip - 1]
-        pos[:, 1] = origin[1] + sin * first[:, 0] + cos * first[:, 1] + vel[1] * drift[skip - 1]
+        pos = self._step_ends(held, origin, vel, cos, sin)
         medikits, poison = self._pickups(state)
         if self._banned and len(medikits):
             keep = np.ones(len(medikits), bool)
@@ -216,22 +323,7 @@ class GathererTeacher(Teacher):
                 if until > tic:
                     keep &= np.hypot(medikits[:, 0] - bx, medikits[:, 1] - by) > 24.0
             medikits = medikits[keep]
-        # Room ahead along each action's new heading (walking into a wall wastes the step), and
-        # which of the nearest medikits a straight walk reaches (up to touching it): one batch.
-        near, targets = np.zeros(0, np.int64), np.zeros((0, 2))
-        ends = targets
-        if len(medikits):
-            rel0 = medikits - origin
-            dist0 = np.hypot(rel0[:, 0], rel0[:, 1])
-            near = np.argsort(dist0)[:CANDIDATES]
-            targets = medikits[near]
-            shorten = np.maximum(dist0[near] - TOUCH, 0.0) / np.maximum(dist0[near], 1e-6)
-            ends = origin + (targets - origin) * shorten[:, None]
-        free, reachable = geometry.rays_and_corridors(
-            origin, angles, ends, geo.blocking_columns, CLEARANCE
-        )
-        wall_cost = np.where(self._forward > 0, 6.0 * np.exp(-(free - 24.0) / 24.0), 0.0)
-        scores = -wall_cost
+        targets, ends, nearest = _candidates(medikits, origin)
         poison_half = np.zeros(0)
         if len(poison):
             rel_p = poison - origin
@@ -239,9 +331,23 @@ class GathererTeacher(Teacher):
             # A straight walk must keep clear of every vial, except one it already stands
             # closer to than that: it may walk away from it.
             poison_half = np.minimum(WALK_REACH, cheb - 1.0)
-            close = cheb < POISON_REACH + PATH_REACH * len(drift)
+        grid = geo.grid(GRID_RADIUS, FIELD_CELL)
+        early, path = self._early_path(grid, geo, medikits, origin, poison)
+        self._pathing = False
+        walks = ends if path is None else np.concatenate([ends, path[0]])
+        # Room ahead along each action's new heading (walking into a wall wastes the step), and
+        # which of the nearest medikits a straight walk reaches (up to touching it): one batch.
+        rays, clear = self._walk_checks(
+            origin, angles[self._ray_actions], walks, poison, poison_half, geo
+        )
+        free = rays[self._ray_of]
+        ok, path_clear = clear[: len(ends)], clear[len(ends) :]
+        # Minus the wall cost of walking (turning on the spot costs nothing).
+        scores = np.where(self._walks, -6.0 * np.exp((24.0 - free) / 24.0), -0.0)
+        if len(poison):
+            close = cheb < POISON_REACH + PATH_REACH * walk_tics
             if close.any():
-                risk = self._poison_risk(offsets, drift, cos, sin, vel, rel_p[close])
+                risk = self._poison_risk(held, cos, sin, vel, rel_p[close])
                 scores = scores - risk
         if tic < self._escape:
             # Break away: keep turning one way until a walk is safe and has room, then walk.
@@ -249,53 +355,39 @@ class GathererTeacher(Teacher):
             if walk.any():
                 return np.where(walk, np.minimum(free, 600.0) / 100.0, -10.0) + scores
             return np.where((self._forward == 0) & (self._turn == self._escape_turn), 0.0, -10.0)
-        target = None
         if len(medikits):
-            extra = np.zeros(len(targets))
-            ok = reachable
-            if len(poison):
-                # A vial on the way is a detour (the path field's): no straight walk there.
-                ok = ok & ~geometry.walks_touch_boxes(origin, ends, poison, poison_half)
-            if self._target is not None:
-                # Keep the medikit we are after unless another is clearly quicker.
-                prev = self._target[0]
-                extra = extra - np.where(np.hypot(*(targets - prev).T) < 16.0, STICKY, 0.0)
-            straight_scores, straight = None, math.inf
+            straight_scores, straight, target = None, math.inf, None
             if ok.any():
-                targets, extra = targets[ok], extra[ok]
-                rel = targets[None, :, :] - pos[:, None, :]  # (A, K, 2)
-                dist = np.hypot(rel[..., 0], rel[..., 1])
-                bearing = np.degrees(np.arctan2(rel[..., 1], rel[..., 0]))
-                turn = np.abs(geometry.wrap_degrees(bearing - angles[:, None]))
-                # Close targets need precise heading; far ones can be fixed on the way.
-                tics = (
-                    dist / TOP_SPEED
-                    + turn / FAST_TURN * np.clip(120.0 / dist, TURN_FLOOR, 1.0)
-                    + extra[None, :]
-                )
+                reachable = targets[ok]
+                tics = self._straight_tics(reachable, pos, angles)
                 best = tics.argmin(axis=1)
-                target = targets[best[int(np.argmin(tics.min(axis=1)))]]
-                straight = float(np.hypot(*(target - origin)))
-                straight_scores = scores - skip - tics.min(axis=1) / skip
-                if straight <= float(dist0.min()) + DETOUR_SLACK:
+                quickest = tics.min(axis=1)
+                target = reachable[best[int(quickest.argmin())]]
+                d = target - origin
+                straight = float(np.hypot(d[0], d[1]))
+                straight_scores = scores - skip - quickest / skip
+                if straight <= nearest + DETOUR_SLACK:
                     # No path can be shorter than the nearest medikit's straight line.
                     self._target, self._goal = (target, tic), target
                     return straight_scores
             # The shortest paths to all medikits (a field): the nearest one may be round a
             # pillar while those in a straight line are farther.
-            path = self._path(geo, medikits, origin, poison)
+            self._pathing = True
+            if not early:
+                field = self._path_field(grid, medikits, poison)
+                path = self._path(grid, field, origin, geo.blocking_columns)
+                if path is not None:
+                    path_clear = self._walk_checks(
+                        origin, angles[:0], path[0], poison, poison_half, geo
+                    )[1]
             if path is not None:
-                _, clear = geometry.rays_and_corridors(
-                    origin, [], path[1], geo.blocking_columns, CLEARANCE
-                )
-                if len(poison):
-                    clear &= ~geometry.walks_touch_boxes(origin, path[1], poison, poison_half)
-                by_path, length = self._path_scores(path, clear, pos, angles)
+                by_path, length = self._path_scores(path, path_clear, pos, angles)
                 if straight > length + DETOUR_SLACK:
                     self._target = None
                     # The medikit the path leads to, as far as it was followed.
-                    end = path[1][-1]
-                    self._goal = medikits[np.argmin(np.hypot(*(medikits - end).T))]
+                    end = path[0][-1]
+                    d = medikits - end
+                    self._goal = medikits[np.hypot(d[:, 0], d[:, 1]).argmin()]
                     return scores - skip + by_path
             if straight_scores is not None:
                 self._target, self._goal = (target, tic), target
@@ -304,13 +396,88 @@ class GathererTeacher(Teacher):
         # Nothing in reach: head for the most open direction (explore).
         return scores + np.minimum(free, 600.0) / 100.0 * np.where(self._forward > 0, 1.0, 0.7)
 
+    def _early_path(
+        self,
+        grid: geometry.OccupancyGrid,
+        geo: geometry.MapGeometry,
+        medikits: np.ndarray,
+        origin: np.ndarray,
+        poison: np.ndarray,
+    ) -> tuple[bool, _Path | None]:
+        """The way on down the path field, found before the straight walks are checked when
+        the last step followed the field (this one likely does too: its walks then join the
+        same batch of wall tests). Only a field still up to date is used, so that fields are
+        built on the same steps as when the way is found later. Returns whether it was looked
+        for, and the way (``None``: not looked for, or no path)."""
+        if not (self._pathing and len(medikits)):
+            return False, None
+        field = self._path_field(grid, medikits, poison, build=False)
+        if field is None:
+            return False, None
+        return True, self._path(grid, field, origin, geo.blocking_columns)
+
+    def _walk_checks(
+        self,
+        origin: np.ndarray,
+        ray_angles: np.ndarray,
+        walks: np.ndarray,
+        poison: np.ndarray,
+        poison_half: np.ndarray,
+        geo: geometry.MapGeometry,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The free distance along each of ``ray_angles``, and whether a straight walk to each
+        of ``walks`` ``(K, 2)`` is clear of the vials (squares of half-side ``poison_half``)
+        and of the walls (a corridor as wide as the player): one batch of wall tests."""
+        # A vial on the way is a detour (the path field's): no straight walk there, and no need
+        # to check the walls on the way either.
+        return geometry.rays_and_corridors(
+            origin,
+            ray_angles,
+            walks,
+            geo.blocking_columns,
+            CLEARANCE,
+            boxes=(poison, poison_half),
+        )
+
+    def _step_ends(
+        self, held: int, origin: np.ndarray, vel: tuple[float, float], cos: float, sin: float
+    ) -> np.ndarray:
+        """Where each action's step leaves the player: ``(A, 2)`` (plain Python for the handful
+        of actions, the same arithmetic as on arrays)."""
+        first, drift = _first_steps(self._turns, self._forwards, held, self._skip)
+        ox, oy = float(origin[0]), float(origin[1])
+        dx, dy = vel[0] * drift, vel[1] * drift
+        return np.array(
+            [(ox + cos * fx - sin * fy + dx, oy + sin * fx + cos * fy + dy) for fx, fy in first]
+        )
+
+    def _straight_tics(
+        self, targets: np.ndarray, pos: np.ndarray, angles: np.ndarray
+    ) -> np.ndarray:
+        """Estimated tics from each action's step (at ``pos``, facing ``angles``) straight to
+        each of ``targets``: ``(A, K)``, less :data:`STICKY` for the one already chased."""
+        dx = targets[:, 0] - pos[:, :1]
+        dy = targets[:, 1] - pos[:, 1:]
+        dist = np.hypot(dx, dy)
+        turn = np.degrees(np.arctan2(dy, dx)) - angles[:, None]
+        turn = np.abs((turn + 180.0) % 360.0 - 180.0)  # wrap_degrees, without its checks
+        # Close targets need precise heading; far ones can be fixed on the way.
+        slow = np.minimum(np.maximum(120.0 / dist, TURN_FLOOR), 1.0)
+        tics = dist / TOP_SPEED + turn / FAST_TURN * slow
+        if self._target is not None:
+            # Keep the medikit we are after unless another is clearly quicker.
+            d = targets - self._target[0]
+            chased = np.hypot(d[:, 0], d[:, 1]) < 16.0
+            if chased.any():
+                tics[:, chased] -= STICKY
+        return tics
+
     def _poison_risk(
         self,
-        offsets: np.ndarray,
-        drift: np.ndarray,
+        held: int,
         cos: float,
         sin: float,
-        vel: np.ndarray,
+        vel: tuple[float, float],
         rel: np.ndarray,
     ) -> np.ndarray:
         """Per action, the poison cost of its safest continuation: ``(A,)``.
@@ -320,94 +487,111 @@ class GathererTeacher(Teacher):
         Chebyshev distance to it comes within the touching reach (ramping up over
         :data:`POISON_MARGIN` units outside it).
         """
-        a, c, t, _ = offsets.shape
-        flat = offsets.reshape(-1, 2)
-        x = (cos * flat[:, 0] - sin * flat[:, 1]).reshape(a * c, t) + vel[0] * drift
-        y = (sin * flat[:, 0] + cos * flat[:, 1]).reshape(a * c, t) + vel[1] * drift
-        x, y = x.reshape(-1, 1), y.reshape(-1, 1)
-        d = np.maximum(np.abs(rel[:, 0] - x), np.abs(rel[:, 1] - y))  # (A * C * T, N)
-        d = d.reshape(a * c, t, -1).min(axis=1)
+        x0, y0, drift = _walk_columns(self._turns, self._forwards, held, self._skip)
+        x = cos * x0 - sin * y0 + vel[0] * drift
+        y = sin * x0 + cos * y0 + vel[1] * drift
+        d = np.maximum(np.abs(rel[:, :1] - x), np.abs(rel[:, 1:] - y))  # (N, A * C * T)
+        a = len(self._turns)
+        # Closest approach per walk, then walks by vials (contiguous rows: the sum over vials
+        # below adds them up in the same order as ever).
+        d = d.reshape(len(rel), a * a, -1).min(axis=2).T.copy()
         # The walks are exact (short of walls): only a touch costs, not a near miss, or the
         # teacher freezes beside a vial it could pass.
-        risk = (POISON_COST * ((POISON_REACH + POISON_MARGIN - d) / POISON_MARGIN).clip(0, 1)).sum(
-            axis=1
-        )
-        return risk.reshape(a, c).min(axis=1)
+        ramp = np.maximum(np.minimum((POISON_REACH + POISON_MARGIN - d) / POISON_MARGIN, 1.0), 0.0)
+        return (POISON_COST * ramp).sum(axis=1).reshape(a, a).min(axis=1)
 
     def _path(
         self,
-        geo: geometry.MapGeometry,
-        medikits: np.ndarray,
+        grid: geometry.OccupancyGrid,
+        field: _Field,
         origin: np.ndarray,
+        walls: geometry.WallColumns,
+    ) -> _Path | None:
+        """The next cells down ``field`` from the player (to string-pull), their path lengths,
+        and the length from the player itself; ``None``: no path."""
+        x, y = float(origin[0]), float(origin[1])
+        cell = grid.cell_of(x, y)
+        if not math.isfinite(field.lengths[cell]):
+            cell = geometry.nearest_open_cell(grid, field.lengths, origin, walls)
+            if cell is None:
+                return None
+        chain = field.chains.get(cell)
+        if chain is None:
+            # The player stays a few steps in a cell: descend from each cell once per field.
+            chain = field.chains[cell] = _descend(grid, field, cell)
+        points, lengths, (cx, cy) = chain
+        return points, lengths, float(field.lengths[cell]) + math.hypot(cx - x, cy - y)
+
+    def _path_field(
+        self,
+        grid: geometry.OccupancyGrid,
+        medikits: np.ndarray,
         poison: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-        """The path-length field to all medikits (cached), the next cells down it from the
-        player (to string-pull), their path lengths, and the length from the player itself;
-        ``None``: no path."""
-        grid = geo.grid(GRID_RADIUS, FIELD_CELL)
-        key = frozenset(map(tuple, medikits.tolist()))  # pickups never move
-        bad = frozenset(map(tuple, poison.tolist()))
-        entry = self._field
-        # Rebuilding costs milliseconds: keep a recent field while none of its medikits is
-        # gone and no poison vial appeared (new medikits only make it a little less optimal).
+        build: bool = True,
+    ) -> _Field | None:
+        """The path-length field to all ``medikits``: the last one built while it is recent,
+        none of its medikits is gone and no poison vial appeared (new medikits only make it a
+        little less optimal); rebuilding costs milliseconds. ``None``: that one is out of
+        date and ``build`` is false."""
+        key = _point_set(medikits, self._point_sets)
+        bad = _point_set(poison, self._point_sets)
+        field = self._field
         if (
-            entry is None
-            or self._tic - entry[2] > FIELD_TICS
-            or not entry[3] <= key
-            or not bad <= entry[4]
+            field is not None
+            and self._tic - field.tic <= FIELD_TICS
+            and (field.medikits is key or field.medikits <= key)  # the same set: no lookups
+            and (bad is field.poison or bad <= field.poison)
         ):
-            blocked = grid.blocked.copy()
-            # Poison vials block their cells: a path through one would stall at its edge.
-            for x, y in poison.tolist():
+            return field
+        if not build:
+            return None
+        blocked = self._blocked(grid, poison, bad)
+        cells = grid.to_cell(medikits)
+        # A medikit may stand close to a wall; one inside a vial's reach is no goal.
+        free = cells
+        if len(poison):
+            dx = np.abs(medikits[:, :1] - poison[:, 0])
+            dy = np.abs(medikits[:, 1:] - poison[:, 1])
+            free = cells[np.maximum(dx, dy).min(axis=1) >= POISON_REACH]  # Chebyshev distance
+        blocked[free[:, 0], free[:, 1]] = False
+        steps = geometry.distance_field(blocked, cells)
+        field = self._field = _Field(
+            steps=steps, lengths=steps * FIELD_CELL, tic=self._tic, medikits=key, poison=bad
+        )
+        return field
+
+    def _blocked(
+        self, grid: geometry.OccupancyGrid, poison: np.ndarray, bad: frozenset
+    ) -> np.ndarray:
+        """A copy of ``grid.blocked`` with the cells of the vials at ``poison`` (the set
+        ``bad``) blocked too: a path through one would stall at its edge. Built on the last
+        such grid while vials only appeared since (they spawn now and then)."""
+        cached = self._vial_cells
+        if cached is not None and cached[1] is grid and cached[0] <= bad:
+            known, blocked = cached[0], cached[2].copy()
+        else:
+            known, blocked = frozenset(), grid.blocked.copy()
+        for x, y in poison.tolist():
+            if (x, y) not in known:
                 r0, c0 = grid.cell_of(x - POISON_REACH, y - POISON_REACH)
                 r1, c1 = grid.cell_of(x + POISON_REACH, y + POISON_REACH)
                 blocked[r0 : r1 + 1, c0 : c1 + 1] = True
-            cells = grid.to_cell(medikits)
-            # A medikit may stand close to a wall; one inside a vial's reach is no goal.
-            free = cells
-            if len(poison):
-                cheb = np.abs(medikits[:, None, :] - poison[None, :, :]).max(axis=2).min(axis=1)
-                free = cells[cheb >= POISON_REACH]
-            blocked[free[:, 0], free[:, 1]] = False
-            field = geometry.distance_field(blocked, cells)
-            entry = self._field = (
-                field * FIELD_CELL,
-                field.tolist(),  # descended a few cells per step: plain Python, no grid pass
-                self._tic,
-                key,
-                bad,
-            )
-        field, cells_field = entry[0], entry[1]
-        x, y = float(origin[0]), float(origin[1])
-        cell = grid.cell_of(x, y)
-        if not math.isfinite(field[cell]):
-            cell = geometry.nearest_open_cell(grid, field, origin, geo.blocking)
-            if cell is None:
-                return None
-        chain = [cell]
-        for _ in range(AIM_CELLS):
-            nxt = geometry.descent_step(cells_field, chain[-1])
-            if nxt == chain[-1]:
-                break
-            chain.append(nxt)
-        chain = chain[1:] or chain
-        rows, cols = np.array(chain).T
-        points = grid.origin + (np.stack([cols, rows], axis=1) + 0.5) * grid.cell
-        cx, cy = grid.origin + (np.array([cell[1], cell[0]]) + 0.5) * grid.cell
-        here = float(field[cell]) + math.hypot(cx - x, cy - y)
-        return field, points, field[rows, cols], here
+        self._vial_cells = (bad, grid, blocked)
+        return blocked.copy()
 
     def _path_scores(
-        self, path: tuple, clear: np.ndarray, pos: np.ndarray, angles: np.ndarray
+        self, path: _Path, clear: np.ndarray, pos: np.ndarray, angles: np.ndarray
     ) -> tuple[np.ndarray, float]:
         """Minus the steps to the nearest medikit by path per action, aiming as far down the
         path as a straight walk allows (string pulling, no corner cut); and the path length."""
-        _, points, lengths, here = path
-        k = int(np.flatnonzero(clear).max()) if clear.any() else 0
-        aim, remaining = points[k], float(lengths[k])
-        rel = aim - pos
-        dist = np.hypot(rel[:, 0], rel[:, 1])
-        turn = np.abs(geometry.wrap_degrees(np.degrees(np.arctan2(rel[:, 1], rel[:, 0])) - angles))
+        points, lengths, here = path
+        flags = clear.tolist()
+        k = len(flags) - 1 - flags[::-1].index(True) if True in flags else 0
+        (ax, ay), remaining = points[k].tolist(), float(lengths[k])
+        dx, dy = ax - pos[:, 0], ay - pos[:, 1]
+        dist = np.hypot(dx, dy)
+        turn = np.degrees(np.arctan2(dy, dx)) - angles
+        turn = np.abs((turn + 180.0) % 360.0 - 180.0)  # wrap_degrees, without its checks
         return -((dist + remaining) / TOP_SPEED + turn / FAST_TURN) / self._skip, here
 
     def _unstick(self, origin: np.ndarray, tic: int) -> None:

@@ -22,6 +22,8 @@ _EPS = 1e-9
 
 def wrap_degrees(angle: np.ndarray | float) -> np.ndarray | float:
     """Wraps angles to ``[-180, 180)`` degrees."""
+    if isinstance(angle, float):  # the common scalar: no np.ndim call
+        return (float(angle) + 180.0) % 360.0 - 180.0
     if np.ndim(angle):
         return (np.asarray(angle) + 180.0) % 360.0 - 180.0
     return (float(angle) + 180.0) % 360.0 - 180.0
@@ -64,7 +66,7 @@ def segments_cross(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     return hit.any(axis=1)
 
 
-def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.ndarray:
+def first_crossing(p: np.ndarray, q: np.ndarray, segments: np.ndarray | WallColumns) -> np.ndarray:
     """Fraction along each segment ``p[i] -> q[i]`` where it first crosses a wall (inf: none).
 
     One intersection matrix for a whole batch of queries (rays, corridors), so a teacher pays
@@ -84,6 +86,10 @@ class WallColumns:
     ay: np.ndarray
     sx: np.ndarray
     sy: np.ndarray
+    tiles: dict[int, tuple[np.ndarray, ...]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """By query count ``n``: the four columns repeated ``n`` times (see :meth:`tiled`)."""
 
     @classmethod
     def of(cls, segments: np.ndarray) -> WallColumns:
@@ -95,6 +101,16 @@ class WallColumns:
     def __len__(self) -> int:
         return len(self.ax)
 
+    def tiled(self, n: int) -> tuple[np.ndarray, ...]:
+        """``ax, ay, sx, sy`` each repeated for ``n`` queries: ``(n * M,)`` (cached)."""
+        tiles = self.tiles.get(n)
+        if tiles is None:
+            if len(self.tiles) > 64:
+                self.tiles.clear()
+            columns = (self.ax, self.ay, self.sx, self.sy)
+            tiles = self.tiles[n] = tuple(np.tile(c, n) for c in columns)
+        return tiles
+
 
 def _first_crossing(
     px: np.ndarray,
@@ -103,30 +119,43 @@ def _first_crossing(
     qy: np.ndarray,
     segments: np.ndarray | WallColumns,
 ) -> np.ndarray:
-    """:func:`first_crossing` on coordinate columns ``(N,)``: ``(N, 1)`` against ``(M,)``
-    columns, no strided ``(N, M, 2)`` temporaries, in-place arithmetic."""
+    """:func:`first_crossing` on coordinate columns ``(N,)``."""
+    return _crossings(np.array((px, py, qx - px, qy - py)), segments)
+
+
+def _crossings(lines: np.ndarray, segments: np.ndarray | WallColumns) -> np.ndarray:
+    """Fraction along each line where it first crosses a wall (inf: none).
+
+    Args:
+        lines: ``(4, N)`` rows ``x, y, dx, dy``: the lines ``(x, y) + t * (dx, dy)``, ``t`` in
+            ``[0, 1]``.
+        segments: the walls.
+
+    Flat ``(N * M,)`` line-by-wall arrays: operands of one shape (NumPy's broadcasting costs
+    more than the arithmetic at these sizes), in-place arithmetic.
+    """
+    n = lines.shape[1]
     if len(segments) == 0:
-        return np.full(len(px), np.inf)
+        return np.full(n, np.inf)
     walls = segments if isinstance(segments, WallColumns) else WallColumns.of(segments)
-    sx, sy = walls.sx, walls.sy
-    px, py = px[:, None], py[:, None]
-    rx, ry = qx[:, None] - px, qy[:, None] - py
-    apx, apy = walls.ax - px, walls.ay - py
+    m = len(walls)
+    ax, ay, sx, sy = walls.tiled(n)
+    px, py, rx, ry = np.repeat(lines, m, axis=1)
+    apx, apy = ax - px, ay - py
     denom = rx * sy
     denom -= ry * sx
     t = apx * sy
     t -= apy * sx
-    u = apx * ry
-    u -= apy * rx
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t /= denom
-        u /= denom
-    hit = np.abs(denom) >= _EPS
-    hit &= t >= 0.0
-    hit &= t <= 1.0
-    hit &= u >= 0.0
-    hit &= u <= 1.0
-    return np.where(hit, t, np.inf).min(axis=1)
+    u = np.multiply(apx, ry, out=apx)
+    u -= np.multiply(apy, rx, out=apy)
+    # A wall parallel to the line is never crossed: NaN fails every test below (and, unlike a
+    # division by zero, dividing by it raises no floating-point warning to silence).
+    denom[np.abs(denom) < _EPS] = np.nan
+    t /= denom
+    u /= denom
+    hit = np.minimum(t, u) >= 0.0
+    hit &= np.maximum(t, u, out=u) <= 1.0
+    return t.reshape(n, m).min(axis=1, where=hit.reshape(n, m), initial=np.inf)
 
 
 def rays_and_corridors(
@@ -136,6 +165,7 @@ def rays_and_corridors(
     segments: np.ndarray,
     clearance: float,
     reach: float = 1e5,
+    boxes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Free distance along each ray and whether each straight walk is clear, in one batch.
 
@@ -146,35 +176,52 @@ def rays_and_corridors(
         segments: walls (:class:`WallColumns` saves converting them per call).
         clearance: the walker's half-width (its two side lines must be clear too).
         reach: rays longer than this count as free (inf).
+        boxes: squares ``(centres (N, 2), half-sides (N,))`` a clear walk must not touch
+            either (see :func:`walks_touch_boxes`); the walls along a walk that touches one
+            go unchecked.
 
     Returns:
         ``(A,)`` distances (inf: no wall within ``reach``) and bool ``(K,)``.
     """
+    origin = np.asarray(origin, np.float64)[:2]
     ox, oy = float(origin[0]), float(origin[1])
     rad = np.radians(np.asarray(angles, np.float64))
     points = np.asarray(points, np.float64).reshape(-1, 2)
     a, k = len(rad), len(points)
-    # Rays first, then the walks' two side lines (offset by the clearance) and centre lines.
-    px, py, qx, qy = np.empty((4, a + 3 * k))
-    px[:a], py[:a] = ox, oy
-    np.multiply(np.cos(rad), reach, out=qx[:a])
-    np.multiply(np.sin(rad), reach, out=qy[:a])
-    qx[:a] += ox
-    qy[:a] += oy
-    if k:
-        x, y = points[:, 0], points[:, 1]
-        dx, dy = x - ox, y - oy
-        scale = clearance / np.maximum(np.hypot(dx, dy), _EPS)
-        sx, sy = -dy * scale, dx * scale
-        for start, sign in ((a, 1.0), (a + k, -1.0), (a + 2 * k, 0.0)):
-            end = start + k
-            if sign:
-                px[start:end], py[start:end] = ox + sign * sx, oy + sign * sy
-                qx[start:end], qy[start:end] = x + sign * sx, y + sign * sy
-            else:
-                px[start:end], py[start:end], qx[start:end], qy[start:end] = ox, oy, x, y
-    t = _first_crossing(px, py, qx, qy, segments)
-    clear = ~(np.isfinite(t[a:]).reshape(3, k).any(axis=0))
+    rel = points - origin
+    walks = list(range(k))  # those whose walls to check
+    if boxes is not None and len(boxes[0]) and k:
+        centers, half = boxes
+        touch = _touching(rel.copy(), np.asarray(centers, np.float64)[:, :2] - origin, half)
+        walks = [j for j, touches in enumerate(touch.tolist()) if not touches]
+    # Rays first, then the walks' two side lines (offset by the clearance) and centre lines,
+    # as columns x, y, dx, dy. A handful of lines: plain Python is quicker than NumPy calls
+    # here (the same arithmetic); only hypot, cos and sin stay NumPy's, whose last bits may
+    # differ from the math module's.
+    dx = (np.cos(rad) * reach).tolist()
+    dy = (np.sin(rad) * reach).tolist()
+    # A ray ends at (ox + dx, oy + dy): its direction, as a line's, is that end less its start.
+    px, py = [ox] * a, [oy] * a
+    rx, ry = [x + ox - ox for x in dx], [y + oy - oy for y in dy]
+    if walks:
+        ends, offsets = points.tolist(), rel.tolist()
+        norm = np.hypot(rel[:, 0], rel[:, 1]).tolist()
+        for sign in (1.0, -1.0):
+            for j in walks:
+                (x, y), (ex, ey) = ends[j], offsets[j]
+                scale = clearance / max(norm[j], _EPS)
+                sx, sy = sign * -ey * scale, sign * ex * scale
+                px.append(ox + sx)
+                py.append(oy + sy)
+                rx.append((x + sx) - (ox + sx))
+                ry.append((y + sy) - (oy + sy))
+        px += [ox] * len(walks)
+        py += [oy] * len(walks)
+        rx += [offsets[j][0] for j in walks]
+        ry += [offsets[j][1] for j in walks]
+    t = _crossings(np.array((px, py, rx, ry)).reshape(4, -1), segments)
+    clear = np.zeros(k, bool)
+    clear[walks] = t[a:].reshape(3, len(walks)).min(axis=0) == np.inf
     return t[:a] * reach, clear
 
 
@@ -199,18 +246,24 @@ def walks_touch_boxes(
     ends = np.asarray(ends, np.float64).reshape(-1, 2)
     if len(centers) == 0 or len(ends) == 0:
         return np.zeros(len(ends), bool)
-    d = ends - np.asarray(origin, np.float64)[:2]
+    origin = np.asarray(origin, np.float64)[:2]
+    return _touching(ends - origin, np.asarray(centers, np.float64)[:, :2] - origin, half)
+
+
+def _touching(d: np.ndarray, rel: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """:func:`walks_touch_boxes` on walks ``d`` ``(K, 2)`` (overwritten) and square centres
+    ``rel`` ``(N, 2)``, both relative to the walker."""
     d[np.abs(d) < _EPS] = _EPS  # a walk parallel to an axis: an infinite slab on that side
-    rel = np.asarray(centers, np.float64)[:, :2] - np.asarray(origin, np.float64)[:2]
+    inv = 1.0 / d
     half = np.maximum(np.asarray(half, np.float64), 0.0)  # an empty square touches nothing
-    enter = np.zeros((len(ends), len(rel)))
-    leave = np.ones((len(ends), len(rel)))
-    for axis in (0, 1):
-        inv = 1.0 / d[:, axis : axis + 1]
-        t1 = (rel[:, axis] - half) * inv
-        t2 = (rel[:, axis] + half) * inv
-        np.maximum(enter, np.minimum(t1, t2), out=enter)
-        np.minimum(leave, np.maximum(t1, t2), out=leave)
+    # Per axis (K, N) entry and exit fractions; NumPy reductions over a short last axis cost
+    # more than the element-wise minimum and maximum of the two axes.
+    x1, x2 = (rel[:, 0] - half) * inv[:, :1], (rel[:, 0] + half) * inv[:, :1]
+    y1, y2 = (rel[:, 1] - half) * inv[:, 1:], (rel[:, 1] + half) * inv[:, 1:]
+    enter = np.maximum(np.minimum(x1, x2), np.minimum(y1, y2))
+    leave = np.minimum(np.maximum(x1, x2), np.maximum(y1, y2))
+    np.maximum(enter, 0.0, out=enter)
+    np.minimum(leave, 1.0, out=leave)
     return (enter < leave).any(axis=1)
 
 
@@ -311,7 +364,8 @@ class OccupancyGrid:
         """``(N, 2)`` map points to ``(N, 2)`` integer ``(row, col)`` (clipped to the grid)."""
         points = np.atleast_2d(np.asarray(points, np.float64))[:, :2]
         ij = np.floor((points - self.origin) / self.cell).astype(np.int64)[:, ::-1]
-        return np.clip(ij, 0, np.array(self.blocked.shape) - 1)
+        h, w = self.blocked.shape
+        return np.minimum(np.maximum(ij, 0), (h - 1, w - 1))  # np.clip costs more on tiny arrays
 
     def cell_of(self, x: float, y: float) -> tuple[int, int]:
         """One map point to its ``(row, col)`` (clipped), in plain Python: no array overhead."""
@@ -540,29 +594,40 @@ def descent_targets(field: np.ndarray, lookahead: int = 4) -> np.ndarray:
 
 
 def nearest_open_cell(
-    grid: OccupancyGrid, field: np.ndarray, origin: np.ndarray, walls: np.ndarray, reach: int = 2
+    grid: OccupancyGrid,
+    field: np.ndarray,
+    origin: np.ndarray,
+    walls: np.ndarray | WallColumns,
+    reach: int = 2,
 ) -> tuple[int, int] | None:
     """The nearest cell with a finite ``field`` value that ``origin`` sees (``None``: none).
 
     A player pressed against a wall stands in a cell the inflated grid blocks; the cells
     around it that it sees (not those behind the wall) say where the path continues.
+    ``walls`` block the view (:class:`WallColumns` saves converting them per call).
     """
-    r0, c0 = grid.to_cell(np.asarray(origin, np.float64)[None])[0].tolist()
-    rows, cols = np.mgrid[r0 - reach : r0 + reach + 1, c0 - reach : c0 + reach + 1].reshape(2, -1)
+    origin = np.asarray(origin, np.float64)[:2]
+    r0, c0 = grid.to_cell(origin[None])[0].tolist()
     h, w = field.shape
-    ok = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
-    rows, cols = rows[ok], cols[ok]
-    ok = np.isfinite(field[rows, cols])
-    if not ok.any():
+    x0, y0, size = float(grid.origin[0]), float(grid.origin[1]), grid.cell
+    # The open cells around (row by row, as grid.to_point would place their centres).
+    cells = [
+        (r, c)
+        for r in range(max(r0 - reach, 0), min(r0 + reach + 1, h))
+        for c in range(max(c0 - reach, 0), min(c0 + reach + 1, w))
+        if math.isfinite(field[r, c])
+    ]
+    if not cells:
         return None
-    rows, cols = rows[ok], cols[ok]
-    points = grid.to_point(np.stack([rows, cols], axis=1))
-    order = np.argsort(np.hypot(*(points - np.asarray(origin)[:2]).T))
-    seen = line_of_sight(origin, points[order], walls) if len(walls) else np.ones(len(order), bool)
+    points = np.array([(x0 + (c + 0.5) * size, y0 + (r + 0.5) * size) for r, c in cells])
+    rel = points - origin
+    order = np.hypot(rel[:, 0], rel[:, 1]).argsort()
+    # line_of_sight on wall columns: a finite first crossing is a wall in between.
+    ends = points[order]
+    seen = ~np.isfinite(first_crossing(np.broadcast_to(origin, ends.shape), ends, walls))
     if not seen.any():
         return None
-    k = order[int(np.argmax(seen))]
-    return int(rows[k]), int(cols[k])
+    return cells[int(order[int(seen.argmax())])]
 
 
 def smooth_path(points: np.ndarray, segments: np.ndarray, clearance: float = 0.0) -> np.ndarray:

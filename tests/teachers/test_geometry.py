@@ -165,6 +165,20 @@ def test_turn_planner_bisection_matches_the_brute_force(held, err, tol):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1))
+def test_first_crossing_finds_the_crossings_segments_cross_finds(seed):
+    # Integer coordinates on a small range: many parallel and collinear pairs, and ends on walls.
+    rng = np.random.default_rng(seed)
+    walls = rng.integers(-8, 8, (12, 4)).astype(np.float64)
+    walls[::3, 3] = walls[::3, 1]  # some horizontal walls
+    p, q = rng.integers(-8, 8, (2, 10, 2)).astype(np.float64)
+    q[::2, 1] = p[::2, 1]  # some horizontal queries: parallel to those walls
+    t = geometry.first_crossing(p, q, walls)
+    assert np.array_equal(np.isfinite(t), geometry.segments_cross(p, q, walls))
+    assert ((t >= 0.0) & (t <= 1.0) | np.isinf(t)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
 def test_batched_rays_and_corridors_agree_with_the_single_queries(seed):
     rng = np.random.default_rng(seed)
     walls = rng.uniform(-200, 200, (6, 4))
@@ -177,6 +191,13 @@ def test_batched_rays_and_corridors_agree_with_the_single_queries(seed):
         np.where(np.isinf(rays), -1, rays), np.where(np.isinf(expected), -1, expected)
     )
     assert np.array_equal(clear, geometry.corridor_clear(origin, points, walls, 12.0))
+    # With squares to avoid too: a walk that touches one is not clear, whatever the walls.
+    centres, half = rng.uniform(-200, 200, (3, 2)), rng.uniform(0, 60, 3)
+    _, clear_of_both = geometry.rays_and_corridors(
+        origin, angles, points, walls, 12.0, boxes=(centres, half)
+    )
+    touch = geometry.walks_touch_boxes(origin, points, centres, half)
+    assert np.array_equal(clear_of_both, clear & ~touch)
 
 
 @settings(max_examples=40, deadline=None)
