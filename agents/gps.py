@@ -48,6 +48,7 @@ from agents.rollout import Transition, run_episodes
 from agents.schedules import BetaSchedule
 from agents.student import StudentConfig, aux_targets
 from agents.student_actor import StudentActor
+from core.checkpoint import Checkpointer
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.engine_state import EngineState
@@ -429,7 +430,6 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     )
     from agents.student import build_student
     from core.averaging import WeightAverage
-    from core.checkpoint import Checkpointer
     from core.logger import Logger
     from core.precision import set_precision, wrap_optimizer
     from core.seeding import seed_everything
@@ -711,7 +711,7 @@ def _evaluate_student(
     vec: Any,
     logger: Any,
     say: Any,
-    best: Any,
+    best: Checkpointer,
 ) -> None:
     """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip.
 
