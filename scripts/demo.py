@@ -1,6 +1,6 @@
 """``doomgps demo``: the README's main job in one command.
 
-Trains a pixel student on defend_the_center on the CPU (about 13 minutes on 2 cores; the preset:
+Trains a pixel student on defend_the_center on the CPU (about 15 minutes on 2 cores; the preset:
 DAgger with argmax labels from the imitable teacher firing only standing, mirrored samples,
 160x60 input, column-max pooling and the student's last 4 actions as input: the best measured,
 see docs/agents.md),
