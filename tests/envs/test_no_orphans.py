@@ -69,6 +69,17 @@ def _start_long_eval() -> tuple[subprocess.Popen, set[int]]:
     pytest.fail("the evaluation never started two engines")
 
 
+def _describe(pid: int) -> str:
+    """A process's command, state and per-thread kernel wait channels (``/proc``)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:80]
+        state = Path(f"/proc/{pid}/status").read_text().split("\n")[2]
+        waits = [(t / "wchan").read_text() for t in Path(f"/proc/{pid}/task").glob("*")]
+    except OSError:
+        return "gone"
+    return f"{command} | {state} | waits {waits}"
+
+
 def _wait_all_gone(pids: set[int], seconds: float = 15) -> set[int]:
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -91,8 +102,11 @@ def test_stopping_doomgps_leaves_no_engine_or_worker_behind(how):
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
+        # What it was waiting on, for the report (this failed once in CI and never again).
+        alive = {p: _describe(p) for p in {process.pid} | _descendants(process.pid)}
         os.killpg(process.pid, signal.SIGKILL)  # never leave a 100,000-episode run behind
-        pytest.fail(f"doomgps did not exit within 30 s of {how}")
+        err = process.stderr.read().decode(errors="replace")[-2000:]
+        pytest.fail(f"doomgps did not exit within 30 s of {how}; processes {alive}; stderr {err}")
     left = _wait_all_gone(family)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
