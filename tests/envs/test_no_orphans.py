@@ -57,7 +57,14 @@ def _start_long_eval() -> tuple[subprocess.Popen, set[int]]:
         "2",
     ]
     process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # as from a terminal: a shell script's background job (`cmd &`) starts its children
+        # with SIGINT ignored, and Python then keeps ignoring it (no KeyboardInterrupt)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -102,7 +109,7 @@ def test_stopping_doomgps_leaves_no_engine_or_worker_behind(how):
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        # What it was waiting on, for the report (this failed once in CI and never again).
+        # What it was waiting on, for the report.
         alive = {p: _describe(p) for p in {process.pid} | _descendants(process.pid)}
         os.killpg(process.pid, signal.SIGKILL)  # never leave a 100,000-episode run behind
         err = process.stderr.read().decode(errors="replace")[-2000:]
