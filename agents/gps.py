@@ -315,9 +315,10 @@ class _Collector:
 
 
 def teacher_options(config: GPSConfig) -> dict[str, Any]:
-    """Keyword options of the run's teacher beyond its mode (only those that differ from the
-    teacher's defaults, so scenarios whose teacher lacks an option are unaffected)."""
-    return {} if config.turning_shots else {"turning_shots": False}
+    """Keyword options of the run's teacher beyond its mode (see :func:`teachers.options`)."""
+    import teachers
+
+    return teachers.options(turning_shots=config.turning_shots)
 
 
 def resolve_config(config: GPSConfig) -> GPSConfig:

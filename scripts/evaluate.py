@@ -42,6 +42,7 @@ class EvalArgs:
 def main(argv: list[str]) -> int:
     """Parses the flags, runs the episodes, prints the results."""
     args = tyro.cli(EvalArgs, args=argv, prog="doomgps eval")
+    import teachers
     from agents.evaluation import evaluate, summary
     from agents.policies import load_policy
     from core.errors import UserError
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
     if args.record is not None and args.record.suffix.lower() != ".mp4":
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
     num_envs = max(1, min(args.num_envs, args.episodes))
-    options = {} if args.turning_shots else {"turning_shots": False}
+    options = teachers.options(turning_shots=args.turning_shots)
     actor, env_config = load_policy(
         args.policy, spec, num_envs, seed=args.seed, teacher_mode=args.teacher_mode, **options
     )

@@ -13,7 +13,7 @@ from core.errors import UserError
 from envs.registry import SCENARIOS, get_spec
 from teachers.base import MODES, Teacher
 
-__all__ = ["MODES", "TEACHERS", "Teacher", "make"]
+__all__ = ["MODES", "TEACHERS", "Teacher", "make", "options"]
 
 TEACHERS: dict[str, str] = {
     "basic": "teachers.shooter:BasicTeacher",
@@ -26,6 +26,17 @@ TEACHERS: dict[str, str] = {
     "my_way_home": "teachers.navigator:NavigatorTeacher",
 }
 """Scenario name -> ``module:class`` of its teacher."""
+
+
+def options(turning_shots: bool = True) -> dict[str, Any]:
+    """The keyword options for :func:`make` that differ from the teachers' defaults, and only
+    those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
+
+    Args:
+        turning_shots: shooting teachers may fire while turning (see
+            :class:`~teachers.shooter.ShooterTeacher`).
+    """
+    return {} if turning_shots else {"turning_shots": False}
 
 
 def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teacher:
