@@ -45,7 +45,7 @@ from agents.dataset import ShardedDataset, atomic_write_bytes
 from agents.evaluation import evaluate, summary
 from agents.labels import gps_labels, kl_divergence, teacher_labels, update_eta
 from agents.rollout import Transition, run_episodes
-from agents.schedules import BetaSchedule
+from agents.schedules import BetaSchedule, DecayKind, decayed_learning_rate
 from agents.student import StudentConfig, aux_targets
 from agents.student_actor import StudentActor
 from core.checkpoint import Checkpointer
@@ -85,7 +85,13 @@ class GPSConfig:
     """recurrent student: first steps of a sequence that only warm up the hidden state (not in
     the loss), except in an episode's first window, which starts from the true zero state"""
     learning_rate: float = 1e-3
-    """Adam learning rate"""
+    """Adam learning rate (at the start, with a decay)"""
+    learning_rate_decay: DecayKind = "constant"
+    """``constant``, or ``linear`` / ``cosine`` decay over the frame budget to
+    ``final_learning_rate_fraction`` of ``learning_rate``: each iteration trains at the rate its
+    collected frames have reached (see :func:`agents.schedules.decayed_learning_rate`)"""
+    final_learning_rate_fraction: float = 0.1
+    """the decay's end: this fraction of ``learning_rate`` once the budget is collected"""
     average_decay: float = 0.0
     """Polyak averaging of the student's weights: the moving average's decay per optimizer step
     (0: off). The averaged student acts in the rollouts, is evaluated and is exported; the raw
@@ -357,6 +363,15 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
     if not 0.0 <= config.label_smoothing < 1.0:
         raise UserError("--label-smoothing must be in [0, 1)")
+    if config.learning_rate_decay not in ("constant", "linear", "cosine"):
+        raise UserError(
+            "--learning-rate-decay must be constant, linear or cosine, not "
+            f"{config.learning_rate_decay!r}"
+        )
+    if config.learning_rate <= 0 or not 0.0 < config.final_learning_rate_fraction <= 1.0:
+        raise UserError(
+            "--learning-rate must be positive and --final-learning-rate-fraction in (0, 1]"
+        )
     if not 0.0 <= config.average_decay < 1.0:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:
@@ -564,6 +579,14 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 columns += ("episode",) if recurrent else ()
                 train = {name: arrays[name] for name in columns if name in arrays}
                 stream.use(train, batch, seed=config.seed * 100_003 + k)
+                rate = decayed_learning_rate(
+                    config.learning_rate,
+                    config.learning_rate_decay,
+                    config.final_learning_rate_fraction,
+                    state["frames"] / config.frames,
+                )
+                optimizer.learning_rate = rate
+                logger.write({"train/learning_rate": rate}, learner.steps)
                 learner.run(until=(k + 1) * config.steps_per_iteration)
                 state["trained"] = True
                 logger.write(

@@ -1,13 +1,16 @@
-"""The mixing schedule ``beta_k``: the probability that the teacher acts in iteration ``k``."""
+"""Schedules of a run: the mixing ``beta_k`` (the probability that the teacher acts in iteration
+``k``) and the learning rate over the frame budget."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 from core.errors import UserError
 
 ScheduleKind = Literal["constant", "linear", "exponential"]
+DecayKind = Literal["constant", "linear", "cosine"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,3 +48,25 @@ class BetaSchedule:
             fraction = min(iteration / self.iterations, 1.0)
             return self.start + (self.end - self.start) * fraction
         return max(self.start * self.decay**iteration, self.end)
+
+
+def decayed_learning_rate(base: float, kind: DecayKind, final: float, progress: float) -> float:
+    """The learning rate after ``progress`` (0..1) of the frame budget.
+
+    Args:
+        base: the learning rate at the start.
+        kind: ``constant`` (always ``base``), ``linear`` or ``cosine`` (from ``base`` at 0 to
+            ``final * base`` at 1, then flat).
+        final: the fraction of ``base`` reached at the end of the budget.
+        progress: frames collected so far over the budget; clipped to ``[0, 1]``.
+    """
+    if kind == "constant":
+        return base
+    x = min(max(progress, 0.0), 1.0)
+    if kind == "linear":
+        weight = 1.0 - x
+    elif kind == "cosine":
+        weight = 0.5 * (1.0 + math.cos(math.pi * x))
+    else:
+        raise UserError(f"learning-rate decay must be constant, linear or cosine, not {kind!r}")
+    return base * (final + (1.0 - final) * weight)

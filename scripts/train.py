@@ -42,7 +42,13 @@ class TrainArgs:
     """Samples per optimizer step (a recurrent student: frames, as --batch-size //
     --sequence-length sequences)."""
     learning_rate: float = 1e-3
-    """Adam learning rate."""
+    """Adam learning rate (at the start, with a decay)."""
+    learning_rate_decay: Literal["constant", "linear", "cosine"] | None = None
+    """Decay the learning rate over the frame budget (each iteration trains at the rate its
+    collected frames reach) down to --final-learning-rate-fraction of it. Default: the
+    scenario's preset (else constant)."""
+    final_learning_rate_fraction: float = 0.1
+    """End of the decay: this fraction of --learning-rate once the budget is collected."""
     average_decay: float | None = None
     """Polyak-average the student's weights with this decay per optimizer step (0: off); the
     average acts, is evaluated and exported. Default: the scenario's preset (else 0)."""
@@ -139,6 +145,9 @@ def build_config(args: TrainArgs):
             sequence_length=args.sequence_length,
             burn_in=args.burn_in,
             learning_rate=args.learning_rate,
+            learning_rate_decay=args.learning_rate_decay
+            or preset.get("learning_rate_decay", "constant"),
+            final_learning_rate_fraction=args.final_learning_rate_fraction,
             average_decay=(
                 preset.get("average_decay", 0.0)
                 if args.average_decay is None
