@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -477,3 +478,34 @@ def test_validation_seeds_that_overlap_the_evaluation_seeds_are_a_one_line_error
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "overlap the evaluation seeds 0..19" in err[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_a_decayed_learning_rate_trains_each_iteration_at_its_frames_rate(tmp_path: Path) -> None:
+    import keras
+    import tensorflow as tf
+
+    from agents.schedules import decayed_learning_rate
+    from core.checkpoint import Checkpointer
+
+    args = ["--scenario", "basic", "--mode", "dagger", "--frames", "600", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "4", "--steps-per-iteration", "10", "--eval-every", "9"]
+    args += ["--learning-rate-decay", "linear", "--final-learning-rate-fraction", "0.25"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    logged = {}
+    for path in sorted((run_dir / "tb").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "train/learning_rate":
+                    logged[event.step] = float(tf.make_ndarray(value.tensor))
+    rates = [logged[step] for step in sorted(logged)]
+    state = json.loads((run_dir / "state.json").read_text())
+    assert len(rates) == state["iteration"] >= 3
+    # the first round trains at the rate of the frames it collected (a quarter of the budget or so)
+    assert decayed_learning_rate(1e-3, "linear", 0.25, 0.5) < rates[0] < 1e-3
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert rates[-1] == pytest.approx(2.5e-4)  # the last round trains on the whole budget
+    optimizer = keras.optimizers.Adam(1e-3)
+    checkpointer = Checkpointer(run_dir / "checkpoints", optimizer=optimizer)
+    checkpointer.checkpoint.restore(checkpointer.latest).expect_partial()
+    assert float(optimizer.learning_rate) == pytest.approx(2.5e-4)  # the rate the steps used

@@ -1,10 +1,13 @@
-"""The beta schedules."""
+"""The beta schedules and the learning-rate decay."""
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
-from agents.schedules import BetaSchedule
+from agents.schedules import BetaSchedule, decayed_learning_rate
 from core.errors import UserError
 
 
@@ -33,3 +36,23 @@ def test_bad_schedules_are_user_errors() -> None:
         BetaSchedule("cosine")
     with pytest.raises(UserError, match=r"in \[0, 1\]"):
         BetaSchedule(start=1.5)
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_a_decayed_learning_rate_falls_from_its_base_to_its_final_fraction(kind) -> None:
+    rates = [decayed_learning_rate(1e-3, kind, 0.1, p) for p in np.linspace(0, 1, 11)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-4)
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert decayed_learning_rate(1e-3, kind, 0.1, 1.7) == pytest.approx(1e-4)  # past the budget
+
+
+def test_linear_decay_is_halfway_at_half_the_budget_and_cosine_is_slower_early() -> None:
+    assert decayed_learning_rate(1.0, "linear", 0.0, 0.5) == pytest.approx(0.5)
+    assert decayed_learning_rate(1.0, "cosine", 0.0, 0.5) == pytest.approx(0.5)
+    assert decayed_learning_rate(1.0, "cosine", 0.0, 0.2) > decayed_learning_rate(
+        1.0, "linear", 0.0, 0.2
+    )
+
+
+def test_a_constant_learning_rate_ignores_progress() -> None:
+    assert {decayed_learning_rate(3e-4, "constant", 0.1, p) for p in (0, 0.5, 1)} == {3e-4}
