@@ -134,7 +134,12 @@ def build_optimizer(optimizer: keras.optimizers.Optimizer, model: keras.Model) -
 
 
 class _DeferredInterrupt(contextlib.AbstractContextManager):
-    """Turns SIGINT/SIGTERM into a flag checked between steps (main thread only)."""
+    """Turns SIGINT/SIGTERM into a flag checked between steps (main thread only).
+
+    A signal the process inherited as ignored stays ignored, as everywhere else in the program
+    (the Unix convention: ``nohup`` and a shell script's background jobs start with SIGINT
+    ignored, so a Ctrl-C in that terminal is not meant for them).
+    """
 
     def __init__(self) -> None:
         self.requested = False
@@ -143,7 +148,8 @@ class _DeferredInterrupt(contextlib.AbstractContextManager):
     def __enter__(self) -> _DeferredInterrupt:
         with contextlib.suppress(ValueError):  # not the main thread: keep default handling
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:

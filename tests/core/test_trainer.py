@@ -80,7 +80,17 @@ class _PoisonAt(_InterruptAt):
         return batch
 
 
-def test_resume_after_ctrl_c_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+@pytest.fixture
+def ctrl_c_enabled():
+    """SIGINT as in a terminal, also when the suite runs as a background job (SIGINT ignored)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_resume_after_ctrl_c_gives_the_same_weights_as_an_uninterrupted_run(
+    tmp_path, ctrl_c_enabled
+):
     straight, model_a = _learner(None, steps=20)
     straight.run()
 
@@ -167,3 +177,15 @@ def test_a_custom_step_with_its_own_gradient_code_runs_compiled_with_xla():
     metrics = learner.run()
     assert learner.steps == 60
     assert metrics["loss"] < 0.4
+
+
+def test_a_sigint_ignored_by_the_parent_stays_ignored_while_training(tmp_path):
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup or a background job
+    try:
+        stream = ArrayStream(_data(), batch_size=32, seed=5)
+        learner, _ = _learner(tmp_path, steps=12, data=_InterruptAt(stream, at=3))
+        learner.run()  # the SIGINT at batch 3 is not a request to stop
+        assert learner.steps == 12
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old)
