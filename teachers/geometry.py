@@ -59,7 +59,7 @@ def segments_cross(p: np.ndarray, q: np.ndarray, segments: np.ndarray) -> np.nda
     t_num = ap[..., 0] * s[..., 1] - ap[..., 1] * s[..., 0]
     u_num = ap[..., 0] * r[..., 1] - ap[..., 1] * r[..., 0]
     parallel = np.abs(denom) < _EPS
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # masked below
         t = t_num / denom
         u = u_num / denom
     hit = ~parallel & (t >= 0.0) & (t <= 1.0) & (u >= 0.0) & (u <= 1.0)
@@ -287,7 +287,7 @@ def ray_distance(origin: np.ndarray, angles: np.ndarray, segments: np.ndarray) -
     sx = seg[None, :, 2] - seg[None, :, 0]
     sy = seg[None, :, 3] - seg[None, :, 1]
     denom = dx * sy - dy * sx
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # masked below
         t = (ax * sy - ay * sx) / denom
         u = (ax * dy - ay * dx) / denom
     ok = (np.abs(denom) > _EPS) & (t > 0.0) & (u >= 0.0) & (u <= 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -300,3 +301,13 @@ def test_standing_turn_plans_land_within_a_few_degrees_of_every_angle_on_screen(
     for err in np.arange(-45.0, 45.25, 0.25):  # the 90-degree field of view
         steps = planner.steps_to_aim(held, float(err), 2.7)
         assert min(steps.values()) < DEPTH, (held, err)
+
+
+def test_a_degenerate_segment_is_no_crossing_and_raises_no_warning() -> None:
+    # a start and end 1e-310 apart: the determinant underflows and t_num / denom overflows;
+    # hypothesis found such points once (a RuntimeWarning in CI)
+    wall = np.array([[1.0, 1.0, 1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not geometry.segments_cross([[0.0, 0.0]], [[1e-310, 0.0]], wall)[0]
+        assert np.isinf(geometry.first_crossing([[0.0, 0.0]], [[1e-310, 0.0]], wall)[0])
