@@ -363,11 +363,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
     if not 0.0 <= config.label_smoothing < 1.0:
         raise UserError("--label-smoothing must be in [0, 1)")
-    if config.learning_rate_decay not in ("constant", "linear", "cosine"):
-        raise UserError(
-            "--learning-rate-decay must be constant, linear or cosine, not "
-            f"{config.learning_rate_decay!r}"
-        )
+    # an unknown decay fails here, before the run starts
+    decayed_learning_rate(config.learning_rate, config.learning_rate_decay, 0.1, 0.0)
     if config.learning_rate <= 0 or not 0.0 < config.final_learning_rate_fraction <= 1.0:
         raise UserError(
             "--learning-rate must be positive and --final-learning-rate-fraction in (0, 1]"

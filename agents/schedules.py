@@ -60,13 +60,13 @@ def decayed_learning_rate(base: float, kind: DecayKind, final: float, progress: 
         final: the fraction of ``base`` reached at the end of the budget.
         progress: frames collected so far over the budget; clipped to ``[0, 1]``.
     """
+    x = min(max(progress, 0.0), 1.0)
     if kind == "constant":
         return base
-    x = min(max(progress, 0.0), 1.0)
     if kind == "linear":
         weight = 1.0 - x
     elif kind == "cosine":
         weight = 0.5 * (1.0 + math.cos(math.pi * x))
     else:
-        raise UserError(f"learning-rate decay must be constant, linear or cosine, not {kind!r}")
+        raise UserError(f"--learning-rate-decay must be constant, linear or cosine, not {kind!r}")
     return base * (final + (1.0 - final) * weight)

@@ -56,3 +56,8 @@ def test_linear_decay_is_halfway_at_half_the_budget_and_cosine_is_slower_early()
 
 def test_a_constant_learning_rate_ignores_progress() -> None:
     assert {decayed_learning_rate(3e-4, "constant", 0.1, p) for p in (0, 0.5, 1)} == {3e-4}
+
+
+def test_an_unknown_decay_is_a_user_error_naming_the_flag() -> None:
+    with pytest.raises(UserError, match="--learning-rate-decay must be constant, linear or cosine"):
+        decayed_learning_rate(1e-3, "step", 0.1, 0.5)
