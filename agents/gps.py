@@ -364,7 +364,9 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     if not 0.0 <= config.label_smoothing < 1.0:
         raise UserError("--label-smoothing must be in [0, 1)")
     # an unknown decay fails here, before the run starts
-    decayed_learning_rate(config.learning_rate, config.learning_rate_decay, 0.1, 0.0)
+    decayed_learning_rate(
+        config.learning_rate, config.learning_rate_decay, config.final_learning_rate_fraction, 0.0
+    )
     if config.learning_rate <= 0 or not 0.0 < config.final_learning_rate_fraction <= 1.0:
         raise UserError(
             "--learning-rate must be positive and --final-learning-rate-fraction in (0, 1]"

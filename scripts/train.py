@@ -15,6 +15,8 @@ from typing import Literal
 
 import tyro
 
+from agents.schedules import DecayKind
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainArgs:
@@ -43,7 +45,7 @@ class TrainArgs:
     --sequence-length sequences)."""
     learning_rate: float = 1e-3
     """Adam learning rate (at the start, with a decay)."""
-    learning_rate_decay: Literal["constant", "linear", "cosine"] | None = None
+    learning_rate_decay: DecayKind | None = None
     """Decay the learning rate over the frame budget (each iteration trains at the rate its
     collected frames reach) down to --final-learning-rate-fraction of it. Default: the
     scenario's preset (else constant)."""
