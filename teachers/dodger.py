@@ -72,7 +72,15 @@ class DodgerTeacher(Teacher):
             cap = 3.9 + log_weight
             # Continuations that stand still are preferred slightly, so no dancing in calm.
             still = np.abs(dirs)[None, :] * 0.01 + np.abs(dirs)[:, None] * 0.01
-            table = self._tables[skip] = (tics, path(1.0, 0.0), path(0.0, 1.0), peak, cap, still)
+            scaled_tics = tics / MARGIN  # projectile tracks are in units of MARGIN
+            table = self._tables[skip] = (
+                scaled_tics,
+                path(1.0, 0.0),
+                path(0.0, 1.0),
+                peak,
+                cap,
+                still,
+            )
         return table
 
     def _projectiles(self, state: EngineState, tic: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,12 +88,9 @@ class DodgerTeacher(Teacher):
         objects = state.objects
         rows = (objects.category == _PROJECTILE).nonzero()[0]
         if self.omniscient:
-            if not len(rows):
-                return np.zeros((0, 2)), np.zeros((0, 2))
-            vel = objects.velocity[rows, :2].astype(np.float64)
-            rows = rows[np.hypot(vel[:, 0], vel[:, 1]) > 0.5]  # exploding fireballs stay, still
-            position, velocity = objects.position[rows, :2], objects.velocity[rows, :2]
-            return position.astype(np.float64), velocity.astype(np.float64)
+            velocity = objects.velocity[rows, :2]
+            moving = np.hypot(velocity[:, 0], velocity[:, 1]) > 0.5  # exploding ones stay, still
+            return objects.position[rows[moving], :2], velocity[moving]
         # Imitable: fireballs on screen, and the straight tracks of those seen before.
         tracks = self._tracks
         visible = objects.visible
@@ -116,7 +121,8 @@ class DodgerTeacher(Teacher):
     def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player
         rad = math.radians(player.angle + 90.0)
-        cx, cy = math.cos(rad), math.sin(rad)  # MOVE_LEFT direction
+        # MOVE_LEFT direction, exact along the map axes (cos 90 deg is 6e-17 otherwise).
+        cx, cy = round(math.cos(rad), 12), round(math.sin(rad), 12)
         ox, oy = float(player.position[0]), float(player.position[1])
         s = ox * cx + oy * cy
         if self._limits is None:
@@ -125,29 +131,33 @@ class DodgerTeacher(Teacher):
                 np.array([ox, oy]), [player.angle + 90.0, player.angle - 90.0], geo.blocking
             )
             self._limits = (s - left[1] + PLAYER_RADIUS, s + left[0] - PLAYER_RADIUS)
-        lo, hi = self._limits
+        lo, hi = self._limits[0] - s, self._limits[1] - s
         v = float(player.velocity[0]) * cx + float(player.velocity[1]) * cy
-        tics, g, h, peak, cap, still = self._table(self._skip)
-        path = s + v * g + h  # (A, C, T)
-        np.minimum(np.maximum(path, lo, out=path), hi, out=path)  # walls stop the strafe
+        scaled_tics, g, h, peak, cap, still = self._table(self._skip)
+        shift = v * g  # (A, C, T): the strafe from here, relative to the player
+        shift += h
+        np.minimum(np.maximum(shift, lo, out=shift), hi, out=shift)  # walls stop the strafe
         # Wall proximity costs a little: cornered players have one way out.
-        end = path[..., -1]
-        cost = 0.2 * np.exp(-np.minimum(end - lo, hi - end) / 64.0)
+        end = shift[..., -1]
+        cost = 0.2 * np.exp(np.minimum(end - lo, hi - end) * (-1.0 / 64.0))
         pos, vel = self._projectiles(state, state.tic)
         if len(pos):
-            # The player moves along `side` through `origin`; its forward coordinate is fixed.
-            # Hit boxes are squares: Chebyshev distance, both axes in one array, in units of
-            # MARGIN (a power of two: the scaling is exact).
+            # Relative to the player now, in units of MARGIN (a power of two: the scaling is
+            # exact). Hit boxes are squares: Chebyshev distance over the two map axes.
             scale = 1.0 / MARGIN
-            side = np.array([[cx], [cy]]) * scale  # (2, 1)
-            base = np.array([[ox - s * cx], [oy - s * cy]]) * scale
-            # Time last: reductions over it are contiguous.
-            track = (pos.T * scale)[..., None] + (vel.T * scale)[..., None] * tics  # (2, N, T)
-            me = base[:, None, None, :] + path[None] * side[:, None, None, :]  # (2, A, C, T)
-            gap = np.abs(track[:, None, None] - me[:, :, :, None])  # (2, A, C, N, T)
-            cheb = np.maximum(gap[0], gap[1])  # (A, C, N, T)
+            rel = (pos - np.array([ox, oy])) * scale  # (N, 2)
+            track = rel[..., None] + vel[..., None] * scaled_tics  # (N, 2, T): time last
+            if cx == 0.0 or cy == 0.0:  # strafing along a map axis (take_cover): one gap is
+                along, across = (1, 0) if cx == 0.0 else (0, 1)  # the same for every path
+                step = (cy if cx == 0.0 else cx) * scale
+                gap = np.abs(track[:, along] - shift[:, :, None, :] * step)  # (A, C, N, T)
+                np.maximum(gap, np.abs(track[:, across]), out=gap)
+            else:
+                me = shift[:, :, None, None, :] * np.array([[cx * scale], [cy * scale]])
+                gap = np.abs(track - me).max(axis=3)  # (A, C, N, T)
             # The worst moment of each projectile, then exp over (A, C, N) only.
-            danger = np.minimum(peak - cheb, cap).max(axis=-1)
-            cost = cost + np.exp(danger).sum(axis=-1)
+            danger = np.minimum(peak - gap, cap).max(axis=-1)
+            cost += np.exp(danger).sum(axis=-1)
         # Best continuation per first action.
-        return -(cost + still).min(axis=1)
+        cost += still
+        return -cost.min(axis=1)
