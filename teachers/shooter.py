@@ -324,6 +324,7 @@ class BasicTeacher(Teacher):
         ks = np.arange(16.0)
         self._k, self._m = np.meshgrid(ks, ks, indexing="ij")  # thrust steps, glide steps
         self._plans: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._steps: dict[int, tuple[float, np.ndarray, float, np.ndarray]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -352,7 +353,7 @@ class BasicTeacher(Teacher):
             return np.where(self._attack, -5.0, 0.0) - np.abs(self._dir)
         ty = self._target
         # All actions at once: where each ends this step, then the quickest kill from there.
-        y1, v1 = strafe(y, vy, self._dir * STRAFE_ACCEL, skip)
+        y1, v1 = self._step(y, vy)
         fire = self._attack & self._weapon.ready(state.tic)
         off = np.abs(y1 - ty)
         wait = np.where(fire, 19.0, 0.0)  # a missed shot: the pistol's cooldown
@@ -361,6 +362,18 @@ class BasicTeacher(Teacher):
             -skip - np.where(fire, 5.0, 0.0) - self._tics_to_kill(y1, v1, ty, wait) - 1e-3 * off
         )
         return np.where(fire & (off < self.HIT_TOLERANCE), -float(skip), scores)
+
+    def _step(self, y: float, vy: float) -> tuple[np.ndarray, np.ndarray]:
+        """Position and velocity of every action after this step (the strafe model is linear in
+        position, velocity and thrust: its coefficients are tabulated once per frame skip)."""
+        skip = self._skip
+        step = self._steps.get(skip)
+        if step is None:
+            y_per_v, v_per_v = strafe(0.0, 1.0, 0.0, skip)
+            y_thrust, v_thrust = strafe(0.0, 0.0, self._dir * STRAFE_ACCEL, skip)
+            step = self._steps[skip] = (y_per_v, y_thrust, v_per_v, v_thrust)
+        y_per_v, y_thrust, v_per_v, v_thrust = step
+        return (y + vy * y_per_v) + y_thrust, vy * v_per_v + v_thrust
 
     def _tics_to_kill(
         self, y: np.ndarray, v: np.ndarray, ty: float, wait: np.ndarray
