@@ -359,6 +359,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
+    if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
+        raise UserError("--enemy-columns must be from 2 to 127")
     if config.label not in ("softmax", "argmax"):
         raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
     if not 0.0 <= config.label_smoothing < 1.0:

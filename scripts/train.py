@@ -102,6 +102,9 @@ class TrainArgs:
     previous_actions: int | None = None
     """Feed the student its own last N actions (the turn ramp and the pistol's cooldown depend
     on them). Default: the scenario's preset (4 on defend_the_center, else 0)."""
+    enemy_columns: int | None = None
+    """Horizontal screen buckets of the student's auxiliary enemy-position head (finer buckets
+    ask its features for finer aim). Default: the scenario's preset, else 5."""
     recurrent_units: int = 0
     """Units of a GRU core between the student's dense layer and its heads (0: none). A
     recurrent student keeps a hidden state per env through each episode and is trained on
@@ -182,6 +185,7 @@ def build_config(args: TrainArgs):
                     if args.previous_actions is None
                     else args.previous_actions
                 ),
+                enemy_columns=args.enemy_columns or preset.get("enemy_columns", 5),
             ),
             env=EnvConfig(
                 **{

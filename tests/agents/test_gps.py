@@ -361,6 +361,17 @@ def test_the_recurrent_flags_reach_the_config_and_a_step_takes_batch_size_frames
         build_config(TrainArgs(recurrent_units=8, sequence_length=8, burn_in=8))
 
 
+def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).student.enemy_columns == 5
+    assert build_config(TrainArgs(enemy_columns=32)).student.enemy_columns == 32
+    for bad in (1, 128):
+        with pytest.raises(UserError, match="enemy-columns"):
+            build_config(TrainArgs(enemy_columns=bad))
+
+
 def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
     from agents.gps import MixingActor
 

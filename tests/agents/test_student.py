@@ -59,6 +59,8 @@ def test_aux_targets_find_the_nearest_visible_enemy_and_the_bands() -> None:
     assert targets[0].tolist() == [1, 4, 3, 3]
     assert targets[1].tolist() == [0, -1, 0, 0]
     assert targets[2].tolist() == [-1, -1, -1, -1]
+    # 32 buckets of 5 pixels: x = 150 is bucket 30
+    assert aux_targets(states, enemy_columns=32)[0, 1] == 30
 
 
 def test_student_maps_uint8_frames_to_policy_and_aux_logits() -> None:
