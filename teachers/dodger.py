@@ -65,11 +65,10 @@ class DodgerTeacher(Teacher):
                 return np.where(tics <= skip, s1[:, None, :], s2)
 
             # Earlier threats weigh more (their prediction is surer): the danger at tic t,
-            # exp(min((reach - gap) / MARGIN, 3.9)) * exp(-t / tau), is exp(min(peak_t - gap /
-            # MARGIN, cap_t)) with the log-weight folded into ``peak`` and ``cap`` (T, 1).
+            # exp((reach - gap) / MARGIN) * exp(-t / tau), is exp(peak_t - gap / MARGIN) with
+            # the log-weight folded into ``peak`` (T,).
             log_weight = -tics / (2.0 * HORIZON_STEPS * skip)
             peak = (PLAYER_RADIUS + MISSILE_RADIUS) / MARGIN + log_weight
-            cap = 3.9 + log_weight
             # Continuations that stand still are preferred slightly, so no dancing in calm.
             still = np.abs(dirs)[None, :] * 0.01 + np.abs(dirs)[:, None] * 0.01
             scaled_tics = tics / MARGIN  # projectile tracks are in units of MARGIN
@@ -78,7 +77,6 @@ class DodgerTeacher(Teacher):
                 path(1.0, 0.0),
                 path(0.0, 1.0),
                 peak,
-                cap,
                 still,
             )
         return table
@@ -133,7 +131,7 @@ class DodgerTeacher(Teacher):
             self._limits = (s - left[1] + PLAYER_RADIUS, s + left[0] - PLAYER_RADIUS)
         lo, hi = self._limits[0] - s, self._limits[1] - s
         v = float(player.velocity[0]) * cx + float(player.velocity[1]) * cy
-        scaled_tics, g, h, peak, cap, still = self._table(self._skip)
+        scaled_tics, g, h, peak, still = self._table(self._skip)
         shift = v * g  # (A, C, T): the strafe from here, relative to the player
         shift += h
         np.minimum(np.maximum(shift, lo, out=shift), hi, out=shift)  # walls stop the strafe
@@ -156,7 +154,7 @@ class DodgerTeacher(Teacher):
                 me = shift[:, :, None, None, :] * np.array([[cx * scale], [cy * scale]])
                 gap = np.abs(track - me).max(axis=3)  # (A, C, N, T)
             # The worst moment of each projectile, then exp over (A, C, N) only.
-            danger = np.minimum(peak - gap, cap).max(axis=-1)
+            danger = (peak - gap).max(axis=-1)
             cost += np.exp(danger).sum(axis=-1)
         # Best continuation per first action.
         cost += still

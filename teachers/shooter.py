@@ -323,7 +323,7 @@ class BasicTeacher(Teacher):
         self._attack = np.array(["ATTACK" in n for n in names])
         ks = np.arange(16.0)
         self._k, self._m = np.meshgrid(ks, ks, indexing="ij")  # thrust steps, glide steps
-        self._plans: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._plans: dict[int, tuple[np.ndarray, ...]] = {}
         self._steps: dict[int, tuple[float, np.ndarray, float, np.ndarray]] = {}
         self.reset()
 
@@ -354,14 +354,19 @@ class BasicTeacher(Teacher):
         ty = self._target
         # All actions at once: where each ends this step, then the quickest kill from there.
         y1, v1 = self._step(y, vy)
-        fire = self._attack & self._weapon.ready(state.tic)
+        ready = self._weapon.ready(state.tic)
         off = np.abs(y1 - ty)
-        wait = np.where(fire, 19.0, 0.0)  # a missed shot: the pistol's cooldown
         # Ties (same step count) go to the action that ends closer to the line of fire.
-        scores = (
-            -skip - np.where(fire, 5.0, 0.0) - self._tics_to_kill(y1, v1, ty, wait) - 1e-3 * off
-        )
-        return np.where(fire & (off < self.HIT_TOLERANCE), -float(skip), scores)
+        cost = self._tics_to_kill(y1, v1, ty, ready)
+        cost += 1e-3 * off
+        if not ready:  # pressing fire does nothing
+            cost += skip
+            return -cost
+        # A shot that misses costs a bullet (5) and the cooldown; one that lands ends the plan.
+        cost += self._plans[skip][3]
+        scores = -cost
+        scores[self._attack & (off < self.HIT_TOLERANCE)] = -float(skip)
+        return scores
 
     def _step(self, y: float, vy: float) -> tuple[np.ndarray, np.ndarray]:
         """Position and velocity of every action after this step (the strafe model is linear in
@@ -375,10 +380,12 @@ class BasicTeacher(Teacher):
         y_per_v, y_thrust, v_per_v, v_thrust = step
         return (y + vy * y_per_v) + y_thrust, vy * v_per_v + v_thrust
 
-    def _tics_to_kill(
-        self, y: np.ndarray, v: np.ndarray, ty: float, wait: np.ndarray
-    ) -> np.ndarray:
-        """Tics from each ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, fire."""
+    def _tics_to_kill(self, y: np.ndarray, v: np.ndarray, ty: float, ready: bool) -> np.ndarray:
+        """Tics from each ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, fire.
+
+        A firing action that misses (the pistol ``ready``) waits out the cooldown first; with no
+        plan in reach the answer is 32 steps.
+        """
         skip = self._skip
         plans = self._plans.get(skip)
         if plans is None:
@@ -393,9 +400,18 @@ class BasicTeacher(Teacher):
                 y1, v1 = strafe(0.0, v0, thrust * STRAFE_ACCEL, k * skip)
                 return strafe(y1, v1, 0.0, (m + 1) * skip)[0]  # glide, then the firing step
 
-            plans = self._plans[skip] = (land(1.0, 0.0), land(0.0, 1.0), steps * skip)
-        a, b, tics = plans
+            tics = np.append(steps * skip, 16.0 * 2 * skip)  # the last: no plan in reach
+            # After a missed shot only plans longer than the cooldown (19 tics) can land.
+            after_miss = ~self._attack[:, None] | (tics[None, :-1] >= 19.0)
+            penalty = np.where(self._attack, skip + 5.0, float(skip))
+            plans = self._plans[skip] = (land(1.0, 0.0), land(0.0, 1.0), tics, penalty, after_miss)
+        a, b, tics, _, after_miss = plans
         direction = np.where(ty > y + v / (1 - FRICTION), 1.0, -1.0)
-        offset = (y - ty)[:, None] + v[:, None] * a + direction[:, None] * b
-        ok = (np.abs(offset) < self.HIT_TOLERANCE) & (tics >= wait[:, None])
-        return np.where(ok.any(axis=1), tics[ok.argmax(axis=1)], 16.0 * 2 * skip)
+        offset = v[:, None] * a
+        offset += (y - ty)[:, None]
+        offset += direction[:, None] * b
+        ok = np.ones((len(y), len(tics)), bool)  # the last column: the fallback, always "ok"
+        np.less(np.abs(offset, out=offset), self.HIT_TOLERANCE, out=ok[:, :-1])
+        if ready:
+            ok[:, :-1] &= after_miss
+        return tics[ok.argmax(axis=1)]
