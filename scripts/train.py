@@ -105,10 +105,11 @@ class TrainArgs:
     enemy_columns: int | None = None
     """Horizontal screen buckets of the student's auxiliary enemy-position head (finer buckets
     ask its features for finer aim). Default: the scenario's preset, else 5."""
-    recurrent_units: int = 0
-    """Units of a GRU core between the student's dense layer and its heads (0: none). A
-    recurrent student keeps a hidden state per env through each episode and is trained on
-    windows of --sequence-length steps of one episode."""
+    recurrent_units: int | None = None
+    """Units of a GRU core between the student's dense layer and its heads (0: none). Default:
+    the scenario's preset (128 on my_way_home, else 0). A recurrent student keeps a hidden
+    state per env through each episode and is trained on windows of --sequence-length steps of
+    one episode."""
     sequence_length: int = 16
     """Recurrent student: steps per training sequence, burn-in included; a step takes
     --batch-size // --sequence-length sequences."""
@@ -178,7 +179,11 @@ def build_config(args: TrainArgs):
             validation_seed=args.validation_seed,
             student=StudentConfig(
                 precision=args.precision,
-                recurrent_units=args.recurrent_units,
+                recurrent_units=(
+                    preset.get("recurrent_units", 0)
+                    if args.recurrent_units is None
+                    else args.recurrent_units
+                ),
                 pooling=args.pooling or preset.get("pooling", "flatten"),
                 previous_actions=(
                     preset.get("previous_actions", 0)

@@ -332,6 +332,12 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
             "imitable",
         )
         assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
+    maze = build_config(TrainArgs(scenario="my_way_home"))
+    assert (maze.mode, maze.teacher_mode, maze.student.recurrent_units) == ("bc", "imitable", 128)
+    assert (maze.frames, maze.validation_episodes) == (40_000, 20)
+    assert center.student.recurrent_units == 0
+    feed_forward = build_config(TrainArgs(scenario="my_way_home", recurrent_units=0))
+    assert feed_forward.student.recurrent_units == 0
 
 
 def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset() -> None:
