@@ -26,7 +26,8 @@ class TrainArgs:
     """Scenario name (see `doomgps scenarios`)."""
     mode: Literal["gps", "dagger", "bc"] | None = None
     """gps: adaptive labels (eta); dagger: eta = 0; bc: teacher-only rollouts. Default: the
-    scenario's preset (dagger on defend_the_center, gps elsewhere)."""
+    scenario's preset (dagger on defend_the_center, defend_the_line and health_gathering, bc
+    on my_way_home, gps elsewhere)."""
     frames: int | None = None
     """Engine-frame budget (agent steps x frame skip); default: the scenario's preset. With
     --resume, a larger value extends the run."""
