@@ -191,7 +191,11 @@ def build_config(args: TrainArgs):
                     if args.previous_actions is None
                     else args.previous_actions
                 ),
-                enemy_columns=args.enemy_columns or preset.get("enemy_columns", 5),
+                enemy_columns=(
+                    preset.get("enemy_columns", 5)
+                    if args.enemy_columns is None
+                    else args.enemy_columns
+                ),
             ),
             env=EnvConfig(
                 **{

@@ -7,6 +7,7 @@ plus penalties for wasted bullets, so near-equivalent actions get near-equal sco
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -304,6 +305,32 @@ class ShooterTeacher(Teacher):
         return turn_planner(self._skip, depth).steps_to_aim(self._held, err, tol)
 
 
+class _StrafeTables(NamedTuple):
+    """:class:`BasicTeacher`'s per-frame-skip tables. The strafe model is linear in position,
+    velocity and thrust, so each quantity is ``y + v * (per-velocity) + thrust * (per-thrust)``."""
+
+    y_per_v: float
+    """This step: end position per unit of starting velocity."""
+    y_thrust: np.ndarray
+    """This step: end position of each action from rest ``(A,)``."""
+    v_per_v: float
+    """This step: end velocity per unit of starting velocity."""
+    v_thrust: np.ndarray
+    """This step: end velocity of each action from rest ``(A,)``."""
+    land_per_v: np.ndarray
+    """Each (thrust k, glide m) plan, by length: landing offset per unit of velocity ``(P,)``."""
+    land_per_thrust: np.ndarray
+    """Each plan: landing offset per unit of thrust direction ``(P,)``."""
+    tics: np.ndarray
+    """Each plan's length in tics, then the fallback (no plan in reach: 32 steps) ``(P + 1,)``."""
+    penalty: np.ndarray
+    """Each action's cost beyond the plan when the pistol is ready: the step, plus a bullet (5)
+    for a firing action that misses ``(A,)``."""
+    after_miss: np.ndarray
+    """``(A, P)``: plans that can land after the action: a missed shot waits out the 19-tic
+    cooldown."""
+
+
 class BasicTeacher(Teacher):
     """basic: strafe to line up with the monster (closed-form strafing model) and fire once.
 
@@ -323,8 +350,7 @@ class BasicTeacher(Teacher):
         self._attack = np.array(["ATTACK" in n for n in names])
         ks = np.arange(16.0)
         self._k, self._m = np.meshgrid(ks, ks, indexing="ij")  # thrust steps, glide steps
-        self._plans: dict[int, tuple[np.ndarray, ...]] = {}
-        self._steps: dict[int, tuple[float, np.ndarray, float, np.ndarray]] = {}
+        self._tables: dict[int, _StrafeTables] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -353,44 +379,30 @@ class BasicTeacher(Teacher):
             return np.where(self._attack, -5.0, 0.0) - np.abs(self._dir)
         ty = self._target
         # All actions at once: where each ends this step, then the quickest kill from there.
-        y1, v1 = self._step(y, vy)
+        table = self._table(skip)
+        y1 = (y + vy * table.y_per_v) + table.y_thrust
+        v1 = vy * table.v_per_v + table.v_thrust
         ready = self._weapon.ready(state.tic)
         off = np.abs(y1 - ty)
         # Ties (same step count) go to the action that ends closer to the line of fire.
-        cost = self._tics_to_kill(y1, v1, ty, ready)
+        cost = self._tics_to_kill(table, y1, v1, ty, ready)
         cost += 1e-3 * off
         if not ready:  # pressing fire does nothing
             cost += skip
             return -cost
         # A shot that misses costs a bullet (5) and the cooldown; one that lands ends the plan.
-        cost += self._plans[skip][3]
+        cost += table.penalty
         scores = -cost
         scores[self._attack & (off < self.HIT_TOLERANCE)] = -float(skip)
         return scores
 
-    def _step(self, y: float, vy: float) -> tuple[np.ndarray, np.ndarray]:
-        """Position and velocity of every action after this step (the strafe model is linear in
-        position, velocity and thrust: its coefficients are tabulated once per frame skip)."""
-        skip = self._skip
-        step = self._steps.get(skip)
-        if step is None:
+    def _table(self, skip: int) -> _StrafeTables:
+        """The tables of a frame skip, built on first use."""
+        table = self._tables.get(skip)
+        if table is None:
             y_per_v, v_per_v = strafe(0.0, 1.0, 0.0, skip)
             y_thrust, v_thrust = strafe(0.0, 0.0, self._dir * STRAFE_ACCEL, skip)
-            step = self._steps[skip] = (y_per_v, y_thrust, v_per_v, v_thrust)
-        y_per_v, y_thrust, v_per_v, v_thrust = step
-        return (y + vy * y_per_v) + y_thrust, vy * v_per_v + v_thrust
-
-    def _tics_to_kill(self, y: np.ndarray, v: np.ndarray, ty: float, ready: bool) -> np.ndarray:
-        """Tics from each ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, fire.
-
-        A firing action that misses (the pistol ``ready``) waits out the cooldown first; with no
-        plan in reach the answer is 32 steps.
-        """
-        skip = self._skip
-        plans = self._plans.get(skip)
-        if plans is None:
-            # The strafe model is linear in (y, v, thrust): the landing offset of every (k, m)
-            # plan is y + v * a + direction * b, tabulated once per frame skip, by plan length.
+            # Plans (thrust k steps, glide m, fire), shortest first.
             k, m = self._k.ravel(), self._m.ravel()
             steps = k + m + 1
             order = np.argsort(steps, kind="stable")
@@ -400,18 +412,35 @@ class BasicTeacher(Teacher):
                 y1, v1 = strafe(0.0, v0, thrust * STRAFE_ACCEL, k * skip)
                 return strafe(y1, v1, 0.0, (m + 1) * skip)[0]  # glide, then the firing step
 
-            tics = np.append(steps * skip, 16.0 * 2 * skip)  # the last: no plan in reach
-            # After a missed shot only plans longer than the cooldown (19 tics) can land.
-            after_miss = ~self._attack[:, None] | (tics[None, :-1] >= 19.0)
-            penalty = np.where(self._attack, skip + 5.0, float(skip))
-            plans = self._plans[skip] = (land(1.0, 0.0), land(0.0, 1.0), tics, penalty, after_miss)
-        a, b, tics, _, after_miss = plans
+            tics = np.append(steps * skip, 16.0 * 2 * skip)
+            table = self._tables[skip] = _StrafeTables(
+                y_per_v=y_per_v,
+                y_thrust=y_thrust,
+                v_per_v=v_per_v,
+                v_thrust=v_thrust,
+                land_per_v=land(1.0, 0.0),
+                land_per_thrust=land(0.0, 1.0),
+                tics=tics,
+                penalty=np.where(self._attack, skip + 5.0, float(skip)),
+                after_miss=~self._attack[:, None] | (tics[None, :-1] >= 19.0),
+            )
+        return table
+
+    def _tics_to_kill(
+        self, table: _StrafeTables, y: np.ndarray, v: np.ndarray, ty: float, ready: bool
+    ) -> np.ndarray:
+        """Tics from each ``(y, v)`` until a shot lands: thrust ``k`` steps, glide ``m``, fire.
+
+        A firing action that misses (the pistol ``ready``) waits out the cooldown first; with no
+        plan in reach the answer is 32 steps.
+        """
         direction = np.where(ty > y + v / (1 - FRICTION), 1.0, -1.0)
-        offset = v[:, None] * a
+        offset = v[:, None] * table.land_per_v
         offset += (y - ty)[:, None]
-        offset += direction[:, None] * b
+        offset += direction[:, None] * table.land_per_thrust
+        tics = table.tics
         ok = np.ones((len(y), len(tics)), bool)  # the last column: the fallback, always "ok"
         np.less(np.abs(offset, out=offset), self.HIT_TOLERANCE, out=ok[:, :-1])
         if ready:
-            ok[:, :-1] &= after_miss
+            ok[:, :-1] &= table.after_miss
         return tics[ok.argmax(axis=1)]

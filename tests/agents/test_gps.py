@@ -373,7 +373,7 @@ def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> N
 
     assert build_config(TrainArgs()).student.enemy_columns == 5
     assert build_config(TrainArgs(enemy_columns=32)).student.enemy_columns == 32
-    for bad in (1, 128):
+    for bad in (0, 1, 128):
         with pytest.raises(UserError, match="enemy-columns"):
             build_config(TrainArgs(enemy_columns=bad))
 
