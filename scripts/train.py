@@ -131,6 +131,12 @@ def build_config(args: TrainArgs):
 
     spec = get_spec(args.scenario)
     preset = PRESETS.get(spec.name, PRESETS["defend_the_center"])
+
+    def chosen(name: str, default):
+        """The flag ``name`` when given, else the preset's value, else ``default``."""
+        value = getattr(args, name)
+        return preset.get(name, default) if value is None else value
+
     beta = (
         BetaSchedule(kind="constant", start=args.beta_decay)
         if args.beta == "constant"
@@ -139,12 +145,12 @@ def build_config(args: TrainArgs):
     return resolve_config(
         GPSConfig(
             scenario=spec.name,
-            mode=args.mode or preset.get("mode", "gps"),
+            mode=chosen("mode", "gps"),
             seed=args.seed,
             num_envs=args.num_envs,
-            label=args.label or preset.get("label", "softmax"),
+            label=chosen("label", "softmax"),
             label_smoothing=args.label_smoothing,
-            mirror=preset.get("mirror", False) if args.mirror is None else args.mirror,
+            mirror=chosen("mirror", False),
             frames=args.frames or preset["frames"],
             episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
             steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
@@ -152,50 +158,25 @@ def build_config(args: TrainArgs):
             sequence_length=args.sequence_length,
             burn_in=args.burn_in,
             learning_rate=args.learning_rate,
-            learning_rate_decay=args.learning_rate_decay
-            or preset.get("learning_rate_decay", "constant"),
+            learning_rate_decay=chosen("learning_rate_decay", "constant"),
             final_learning_rate_fraction=args.final_learning_rate_fraction,
-            average_decay=(
-                preset.get("average_decay", 0.0)
-                if args.average_decay is None
-                else args.average_decay
-            ),
+            average_decay=chosen("average_decay", 0.0),
             tau=args.tau,
             kl_target=args.kl_target,
             beta=beta,
-            teacher_mode=args.teacher_mode or preset.get("teacher_mode", "omniscient"),
-            turning_shots=(
-                preset.get("turning_shots", True)
-                if args.turning_shots is None
-                else args.turning_shots
-            ),
+            teacher_mode=chosen("teacher_mode", "omniscient"),
+            turning_shots=chosen("turning_shots", True),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,
-            validation_episodes=(
-                preset.get("validation_episodes", 0)
-                if args.validation_episodes is None
-                else args.validation_episodes
-            ),
+            validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
             student=StudentConfig(
                 precision=args.precision,
-                recurrent_units=(
-                    preset.get("recurrent_units", 0)
-                    if args.recurrent_units is None
-                    else args.recurrent_units
-                ),
-                pooling=args.pooling or preset.get("pooling", "flatten"),
-                previous_actions=(
-                    preset.get("previous_actions", 0)
-                    if args.previous_actions is None
-                    else args.previous_actions
-                ),
-                enemy_columns=(
-                    preset.get("enemy_columns", 5)
-                    if args.enemy_columns is None
-                    else args.enemy_columns
-                ),
+                recurrent_units=chosen("recurrent_units", 0),
+                pooling=chosen("pooling", "flatten"),
+                previous_actions=chosen("previous_actions", 0),
+                enemy_columns=chosen("enemy_columns", 5),
             ),
             env=EnvConfig(
                 **{
