@@ -370,6 +370,16 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
+    if config.student.symmetric_policy:
+        from agents.learner import mirror_permutation
+        from envs.registry import get_spec
+
+        if config.student.recurrent_units:
+            raise UserError("--symmetric-policy needs a feed-forward student (--recurrent-units 0)")
+        if mirror_permutation(get_spec(config.scenario).action_names) is None:
+            raise UserError(
+                f"--symmetric-policy: {config.scenario}'s actions have no left-right mirror images"
+            )
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
         raise UserError("--enemy-columns must be from 2 to 127")
     if config.label not in ("softmax", "argmax"):
@@ -534,7 +544,10 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
             flush=True,
         )
-    student = StudentActor(acting, greedy=not config.student_sampling, seed=config.seed)
+    symmetric = mirror_permutation(spec.action_names) if config.student.symmetric_policy else None
+    student = StudentActor(
+        acting, greedy=not config.student_sampling, seed=config.seed, mirror=symmetric
+    )
     teacher = TeacherActor(
         spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
     )
@@ -627,7 +640,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
             f"{state['history'][-1]['eval']['mean_return']:.2f}"
         )
-    export_saved_model(acting, run_dir / "saved_model")
+    export_saved_model(acting, run_dir / "saved_model", symmetric)
     result = {
         "scenario": spec.name,
         "mode": config.mode,
@@ -787,8 +800,11 @@ def _evaluate_student(
     )
 
 
-def export_saved_model(model: Any, path: str | Path) -> Path:
+def export_saved_model(model: Any, path: str | Path, mirror: Sequence[int] | None = None) -> Path:
     """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel.
+
+    With ``mirror`` (a feed-forward student's action permutation), the exported policy is the
+    left-right symmetric one the run acted with (:func:`agents.student.policy_logits`).
 
     A student with a previous-action input takes ``previous_actions`` int32 ``(B, k)`` too
     (the last ``k`` actions taken in each env, oldest first, ``-1`` before the first).
@@ -800,7 +816,13 @@ def export_saved_model(model: Any, path: str | Path) -> Path:
     import keras
     import tensorflow as tf
 
-    from agents.student import history_length, observation_shape, recurrent_units, student_inputs
+    from agents.student import (
+        history_length,
+        observation_shape,
+        policy_logits,
+        recurrent_units,
+        student_inputs,
+    )
 
     path = Path(path)
     k, units = history_length(model), recurrent_units(model)
@@ -811,8 +833,7 @@ def export_saved_model(model: Any, path: str | Path) -> Path:
         observation = args[0]
         previous = args[1] if k else None
         if not units:
-            logits = model(student_inputs(model, observation, previous), training=False)["logits"]
-            extra = {}
+            logits, extra = policy_logits(model, observation, previous, mirror), {}
         else:  # one step: a sequence of one frame
             if previous is not None:
                 previous = previous[:, None]

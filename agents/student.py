@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from core.layers import dilated_conv_stack
 from envs.engine_state import Category, EngineState
@@ -69,6 +70,11 @@ class StudentConfig:
     windows of consecutive steps (``GPSConfig.sequence_length``, ``GPSConfig.burn_in``)"""
     precision: str = "float32"
     """``float32``, ``mixed_float16`` or ``mixed_bfloat16`` (set the policy before building)"""
+    symmetric_policy: bool = False
+    """act with the mean of the logits on the frames and, actions swapped back, on their
+    left-right mirror image (:func:`policy_logits`): a policy exactly symmetric under mirroring,
+    at twice the inference cost. Training is unchanged (train with mirrored samples). A
+    feed-forward student of a scenario whose actions have mirror images only"""
 
 
 HEALTH_BANDS = (25.0, 50.0, 75.0)
@@ -175,6 +181,29 @@ def student_inputs(model: keras.Model, observation, previous_actions=None, state
             state = zeros((keras.ops.shape(observation)[0], units), "float32")
         inputs["state"] = state
     return inputs
+
+
+def policy_logits(model: keras.Model, observation, previous_actions=None, mirror=None):
+    """A feed-forward student's action logits ``(B, A)`` on a batch, as it acts.
+
+    With ``mirror`` (each action's mirror image, :func:`agents.learner.mirror_permutation`),
+    the logits are the mean of the student's logits on the frames and on their left-right
+    mirror image (previous actions mirrored too), the latter's actions swapped back: one network
+    call on twice the batch. The policy is then exactly symmetric: a mirrored frame gets the
+    mirrored action probabilities, and the two halves' errors partly cancel (docs/agents.md).
+    """
+    if mirror is None:
+        return model(student_inputs(model, observation, previous_actions), training=False)["logits"]
+    mirror = tf.constant(mirror, tf.int32) if not tf.is_tensor(mirror) else mirror
+    n = tf.shape(observation)[0]
+    both = tf.concat([observation, tf.reverse(observation, [-2])], 0)
+    if previous_actions is not None and history_length(model):
+        flipped = tf.where(
+            previous_actions >= 0, tf.gather(mirror, tf.maximum(previous_actions, 0)), -1
+        )
+        previous_actions = tf.concat([previous_actions, flipped], 0)
+    logits = model(student_inputs(model, both, previous_actions), training=False)["logits"]
+    return 0.5 * (logits[:n] + tf.gather(logits[n:], mirror, axis=-1))
 
 
 def _input(model: keras.Model, name: str):

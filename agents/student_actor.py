@@ -19,7 +19,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.student import history_length, observation_shape, recurrent_units, student_inputs
+from agents.learner import mirror_permutation
+from agents.student import (
+    history_length,
+    observation_shape,
+    policy_logits,
+    recurrent_units,
+    student_inputs,
+)
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.engine_state import EngineState
@@ -43,11 +50,23 @@ class StudentActor:
         model: a student from :func:`agents.student.build_student`.
         greedy: take the most probable action (evaluation); otherwise sample from the policy.
         seed: seeds the sampling.
+        mirror: each action's mirror image (:func:`agents.learner.mirror_permutation`): act
+            with the left-right symmetric policy (:func:`agents.student.policy_logits`);
+            feed-forward students only.
+
+    Raises:
+        ValueError: ``mirror`` with a recurrent student.
     """
 
     needs_engine_state = False
 
-    def __init__(self, model: keras.Model, greedy: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        greedy: bool = True,
+        seed: int = 0,
+        mirror: Sequence[int] | None = None,
+    ) -> None:
         self.model = model
         self.greedy = greedy
         self._rng = np.random.default_rng(seed)
@@ -56,11 +75,13 @@ class StudentActor:
         self.recurrent_units = recurrent_units(model)
         self._history = np.full((0, self.history_length), -1, np.int32)
         self._hidden = np.zeros((0, self.recurrent_units), np.float32)
+        if mirror is not None and self.recurrent_units:
+            raise ValueError("a symmetric policy needs a feed-forward student")
+        self.mirror = None if mirror is None else list(mirror)
 
         def step(x: tf.Tensor, h: tf.Tensor, s: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             if not self.recurrent_units:
-                logits = model(student_inputs(model, x, h), training=False)["logits"]
-                return tf.nn.softmax(logits), s
+                return tf.nn.softmax(policy_logits(model, x, h, self.mirror)), s
             # a recurrent student steps every env by a sequence of one frame
             outputs = model(student_inputs(model, x[:, None], h[:, None], s), training=False)
             return tf.nn.softmax(outputs["logits"][:, 0]), outputs["state"]
@@ -237,4 +258,14 @@ def load_student_actor(path: str | Path, spec: ScenarioSpec) -> tuple[StudentAct
     if config["scenario"] != spec.name:
         raise UserError(f"{path} was trained on {config['scenario']}, not {spec.name}")
     env_config = dataclasses.replace(env_config, engine_state=False, engine_state_in_info=False)
-    return StudentActor(model, greedy=True), env_config
+    return StudentActor(model, greedy=True, mirror=acting_mirror(config, spec)), env_config
+
+
+def acting_mirror(config: dict[str, Any], spec: ScenarioSpec) -> list[int] | None:
+    """The action permutation a run's student acts with (``None``: not a symmetric policy)."""
+    if not config.get("student", {}).get("symmetric_policy"):
+        return None
+    mirror = mirror_permutation(spec.action_names)
+    if mirror is None:
+        raise UserError(f"{spec.name}'s actions have no left-right mirror images")
+    return mirror

@@ -117,6 +117,10 @@ class TrainArgs:
     burn_in: int = 8
     """Recurrent student: first steps of a sequence that only warm up the hidden state (not in
     the loss), except in an episode's first window."""
+    symmetric_policy: bool | None = None
+    """Act with the mean of the student's logits on the frames and on their left-right mirror
+    image (actions swapped back): an exactly symmetric policy, twice the inference cost.
+    Feed-forward students only. Default: the scenario's preset (else False)."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -177,6 +181,7 @@ def build_config(args: TrainArgs):
                 pooling=chosen("pooling", "flatten"),
                 previous_actions=chosen("previous_actions", 0),
                 enemy_columns=chosen("enemy_columns", 5),
+                symmetric_policy=chosen("symmetric_policy", False),
             ),
             env=EnvConfig(
                 **{
