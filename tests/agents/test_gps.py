@@ -171,6 +171,35 @@ def test_a_weight_averaged_run_acts_evaluates_and_exports_its_average(
     assert run_command(["train", *args, "--average-decay", "1.0", "--runs", str(tmp_path)]) == 2
 
 
+def test_a_symmetric_policy_run_acts_evaluates_and_exports_the_symmetric_policy(
+    tmp_path: Path, capsys
+) -> None:
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.learner import mirror_permutation
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "200", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60"]
+    assert run_command(["train", *args, "--symmetric-policy", "True", "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    result = json.loads((run_dir / "summary.json").read_text())
+    spec = get_spec("basic")
+    actor, _ = load_student_actor(run_dir, spec)
+    assert actor.mirror == mirror_permutation(spec.action_names)
+    obs = ShardedDataset(run_dir / "dataset").load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(obs)
+    np.testing.assert_allclose(served["probabilities"].numpy(), actor.probabilities(obs), rtol=1e-5)
+    capsys.readouterr()
+    command = ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5"]
+    assert run_command([*command, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+
+
 def test_a_recurrent_student_trains_evaluates_exports_and_is_evaluated_by_the_cli(
     tmp_path: Path, capsys
 ) -> None:
@@ -376,6 +405,16 @@ def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> N
     for bad in (0, 1, 128):
         with pytest.raises(UserError, match="enemy-columns"):
             build_config(TrainArgs(enemy_columns=bad))
+
+
+def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_error() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert not build_config(TrainArgs()).student.symmetric_policy
+    assert build_config(TrainArgs(symmetric_policy=True)).student.symmetric_policy
+    with pytest.raises(UserError, match="feed-forward"):
+        build_config(TrainArgs(symmetric_policy=True, recurrent_units=16))
 
 
 def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:

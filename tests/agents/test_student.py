@@ -257,3 +257,55 @@ def test_a_saved_student_with_an_action_history_serves_both_inputs(tmp_path) -> 
     served = loaded.serve(obs, history)
     expected = tf.nn.softmax(model(student_inputs(model, obs, history))["logits"]).numpy()
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5)
+
+
+def test_a_symmetric_policy_gives_a_mirrored_frame_the_mirrored_probabilities() -> None:
+    from agents.learner import mirror_permutation
+    from agents.student_actor import StudentActor
+    from envs.registry import get_spec
+
+    mirror = mirror_permutation(get_spec("defend_the_center").action_names)
+    model = build_student((60, 160, 4), 6, StudentConfig(previous_actions=2, pooling="height_max"))
+    frames = np.random.default_rng(0).integers(0, 255, (3, 60, 160, 4), dtype=np.uint8)
+    taken = np.array([1, 4, 3])  # TURN_LEFT, TURN_RIGHT+ATTACK, ATTACK
+
+    def probabilities(actor: StudentActor, frames: np.ndarray, taken: np.ndarray) -> np.ndarray:
+        actor.record(taken)
+        return actor.probabilities(frames)
+
+    mirrored_taken = np.array(mirror)[taken]
+    plain = probabilities(StudentActor(model), frames, taken)
+    plain_mirrored = probabilities(StudentActor(model), frames[:, :, ::-1], mirrored_taken)
+    assert np.abs(plain[:, mirror] - plain_mirrored).max() > 1e-3  # an untrained net is not
+    symmetric = probabilities(StudentActor(model, mirror=mirror), frames, taken)
+    symmetric_mirrored = probabilities(
+        StudentActor(model, mirror=mirror), frames[:, :, ::-1], mirrored_taken
+    )
+    np.testing.assert_allclose(symmetric[:, mirror], symmetric_mirrored, atol=1e-6)
+    # the symmetric policy is the mean of the two halves' logits
+    logits = np.log(plain) + np.log(plain_mirrored)[:, mirror]
+    expected = np.exp(logits / 2) / np.exp(logits / 2).sum(-1, keepdims=True)
+    np.testing.assert_allclose(symmetric, expected, atol=1e-5)
+
+
+def test_a_symmetric_policy_is_exported_as_it_acts_and_needs_a_feed_forward_student(
+    tmp_path,
+) -> None:
+    import tensorflow as tf
+
+    from agents.gps import export_saved_model
+    from agents.student_actor import StudentActor
+
+    mirror = [0, 2, 1, 3, 5, 4]
+    model = build_student((60, 80, 4), 6, StudentConfig(previous_actions=4, pooling="height_max"))
+    obs = np.random.default_rng(0).integers(0, 255, (2, 60, 80, 4), dtype=np.uint8)
+    actor = StudentActor(model, mirror=mirror)
+    actor.record(np.array([3, 1]))
+    history = actor.history(2)
+    expected = actor.probabilities(obs)
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path / "sm", mirror)))
+    served = loaded.serve(obs, history)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5)
+    recurrent = build_student((60, 80, 4), 6, StudentConfig(recurrent_units=8))
+    with pytest.raises(ValueError, match="feed-forward"):
+        StudentActor(recurrent, mirror=mirror)
