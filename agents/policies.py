@@ -17,10 +17,12 @@ def load_policy(
     num_envs: int,
     seed: int = 0,
     teacher_mode: str = "omniscient",
+    symmetric: bool | None = None,
     **teacher_options: Any,
 ) -> tuple[Actor, EnvConfig | None]:
     """Returns the actor for ``policy`` and, for a student, the env config it was trained with
-    (``teacher_options`` go to the teacher, see :func:`teachers.make`).
+    (``teacher_options`` go to the teacher, see :func:`teachers.make`; ``symmetric`` to
+    :func:`agents.student_actor.load_student_actor`).
 
     Raises:
         UserError: unknown policy, missing or unusable checkpoint.
@@ -36,4 +38,4 @@ def load_policy(
         )
     from agents.student_actor import load_student_actor
 
-    return load_student_actor(path, spec)
+    return load_student_actor(path, spec, symmetric)

@@ -247,25 +247,30 @@ def restore_student(
     return model, config, env_config
 
 
-def load_student_actor(path: str | Path, spec: ScenarioSpec) -> tuple[StudentActor, EnvConfig]:
+def load_student_actor(
+    path: str | Path, spec: ScenarioSpec, symmetric: bool | None = None
+) -> tuple[StudentActor, EnvConfig]:
     """The greedy student of a run directory or checkpoint, and the env config it was trained on.
 
+    Args:
+        path: a run directory or checkpoint.
+        spec: the scenario it is evaluated on.
+        symmetric: act with the left-right symmetric policy (:func:`agents.student.policy_logits`);
+            ``None``: as the run acted (``StudentConfig.symmetric_policy``).
+
     Raises:
-        UserError: not a student run, no/corrupt checkpoint, or trained on another scenario.
+        UserError: not a student run, no/corrupt checkpoint, trained on another scenario, or a
+            symmetric policy of a recurrent student or of actions without mirror images.
     """
     run_dir, prefix = find_run_dir(path)
     model, config, env_config = restore_student(run_dir, prefix)
     if config["scenario"] != spec.name:
         raise UserError(f"{path} was trained on {config['scenario']}, not {spec.name}")
     env_config = dataclasses.replace(env_config, engine_state=False, engine_state_in_info=False)
-    return StudentActor(model, greedy=True, mirror=acting_mirror(config, spec)), env_config
-
-
-def acting_mirror(config: dict[str, Any], spec: ScenarioSpec) -> list[int] | None:
-    """The action permutation a run's student acts with (``None``: not a symmetric policy)."""
-    if not config.get("student", {}).get("symmetric_policy"):
-        return None
-    mirror = mirror_permutation(spec.action_names)
-    if mirror is None:
-        raise UserError(f"{spec.name}'s actions have no left-right mirror images")
-    return mirror
+    if symmetric is None:
+        symmetric = bool(config["student"].get("symmetric_policy", False))
+    mirror = mirror_permutation(spec.action_names) if symmetric else None
+    if symmetric and (mirror is None or recurrent_units(model)):
+        why = "a recurrent student" if mirror is not None else "actions without mirror images"
+        raise UserError(f"--symmetric-policy: {path} has {why}")
+    return StudentActor(model, greedy=True, mirror=mirror), env_config

@@ -31,6 +31,9 @@ class EvalArgs:
     """For `--policy teacher`: `omniscient` or `imitable`."""
     turning_shots: bool = True
     """For `--policy teacher` on the shooting scenarios: may it fire while turning."""
+    symmetric_policy: bool | None = None
+    """For a student: act with the mean of its logits on the frames and on their mirror image
+    (an exactly left-right symmetric policy). Default: as the run was trained."""
     json: bool = False
     """Print one JSON object instead of the table."""
     min_return: float | None = None
@@ -55,10 +58,18 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--teacher-mode must be omniscient or imitable, not {args.teacher_mode!r}")
     if args.record is not None and args.record.suffix.lower() != ".mp4":
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
+    if args.symmetric_policy is not None and args.policy in ("random", "teacher"):
+        raise UserError("--symmetric-policy is for a student run, not --policy " + args.policy)
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(turning_shots=args.turning_shots)
     actor, env_config = load_policy(
-        args.policy, spec, num_envs, seed=args.seed, teacher_mode=args.teacher_mode, **options
+        args.policy,
+        spec,
+        num_envs,
+        seed=args.seed,
+        teacher_mode=args.teacher_mode,
+        symmetric=args.symmetric_policy,
+        **options,
     )
     results = evaluate(
         spec,

@@ -198,6 +198,14 @@ def test_a_symmetric_policy_run_acts_evaluates_and_exports_the_symmetric_policy(
     assert run_command([*command, "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["returns"] == result["student"]["returns"]
+    # the same weights without the mirror half: another policy, chosen per evaluation
+    assert load_student_actor(run_dir, spec, symmetric=False)[0].mirror is None
+    assert run_command([*command, "--json", "--symmetric-policy", "False"]) == 0
+    plain = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert plain["seeds"] == report["seeds"]
+    flags = ["eval", "--scenario", "basic", "--policy", "random", "--symmetric-policy", "True"]
+    assert run_command(flags) == 2
+    assert "student" in capsys.readouterr().err
 
 
 def test_a_recurrent_student_trains_evaluates_exports_and_is_evaluated_by_the_cli(
@@ -241,6 +249,8 @@ def test_a_recurrent_student_trains_evaluates_exports_and_is_evaluated_by_the_cl
     assert run_command(["eval", *flags]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["returns"] == result["student"]["returns"]
+    assert run_command(["eval", *flags, "--symmetric-policy", "True"]) == 2
+    assert "recurrent" in capsys.readouterr().err
 
 
 def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> None:
