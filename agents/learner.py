@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.dataset import episode_windows
-from agents.student import AUX_NAMES, history_length, student_inputs
+from agents.student import AUX_NAMES, history_length, mirrored_actions, student_inputs
 from core.averaging import WeightAverage
 from core.data import ArrayStream, BatchStream, SequenceStream
 from core.precision import scale_loss
@@ -83,9 +83,7 @@ def mirror_batch(
     column = where(tf.where(column >= 0, enemy_columns - 1 - column, column), column)
     aux = tf.concat([aux[..., :1], column, aux[..., 2:]], axis=-1)
     if previous is not None:
-        previous = where(
-            tf.where(previous >= 0, tf.gather(perm, tf.maximum(previous, 0)), -1), previous
-        )
+        previous = where(mirrored_actions(previous, perm), previous)
     return observation, labels, aux, previous
 
 

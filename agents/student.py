@@ -183,6 +183,11 @@ def student_inputs(model: keras.Model, observation, previous_actions=None, state
     return inputs
 
 
+def mirrored_actions(actions, mirror):
+    """Each action index's mirror image under the permutation ``mirror`` (``-1``, none, stays)."""
+    return tf.where(actions >= 0, tf.gather(mirror, tf.maximum(actions, 0)), -1)
+
+
 def policy_logits(model: keras.Model, observation, previous_actions=None, mirror=None):
     """A feed-forward student's action logits ``(B, A)`` on a batch, as it acts.
 
@@ -198,9 +203,7 @@ def policy_logits(model: keras.Model, observation, previous_actions=None, mirror
     n = tf.shape(observation)[0]
     both = tf.concat([observation, tf.reverse(observation, [-2])], 0)
     if previous_actions is not None and history_length(model):
-        flipped = tf.where(
-            previous_actions >= 0, tf.gather(mirror, tf.maximum(previous_actions, 0)), -1
-        )
+        flipped = mirrored_actions(previous_actions, mirror)
         previous_actions = tf.concat([previous_actions, flipped], 0)
     logits = model(student_inputs(model, both, previous_actions), training=False)["logits"]
     return 0.5 * (logits[:n] + tf.gather(logits[n:], mirror, axis=-1))
