@@ -47,7 +47,7 @@ from agents.labels import gps_labels, kl_divergence, teacher_labels, update_eta
 from agents.rollout import Transition, run_episodes
 from agents.schedules import BetaSchedule, DecayKind, decayed_learning_rate
 from agents.student import StudentConfig, aux_targets
-from agents.student_actor import StudentActor
+from agents.student_actor import StudentActor, symmetric_mirror
 from core.checkpoint import Checkpointer
 from core.errors import UserError
 from envs.config import EnvConfig
@@ -370,16 +370,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
-    if config.student.symmetric_policy:
-        from agents.learner import mirror_permutation
+    if config.student.symmetric_policy:  # an impossible one fails here, before the run starts
         from envs.registry import get_spec
 
-        if config.student.recurrent_units:
-            raise UserError("--symmetric-policy needs a feed-forward student (--recurrent-units 0)")
-        if mirror_permutation(get_spec(config.scenario).action_names) is None:
-            raise UserError(
-                f"--symmetric-policy: {config.scenario}'s actions have no left-right mirror images"
-            )
+        symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
         raise UserError("--enemy-columns must be from 2 to 127")
     if config.label not in ("softmax", "argmax"):
@@ -544,7 +538,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
             flush=True,
         )
-    symmetric = mirror_permutation(spec.action_names) if config.student.symmetric_policy else None
+    symmetric = symmetric_mirror(spec, config.student.symmetric_policy, recurrent)
     student = StudentActor(
         acting, greedy=not config.student_sampling, seed=config.seed, mirror=symmetric
     )

@@ -269,8 +269,24 @@ def load_student_actor(
     env_config = dataclasses.replace(env_config, engine_state=False, engine_state_in_info=False)
     if symmetric is None:
         symmetric = bool(config["student"].get("symmetric_policy", False))
-    mirror = mirror_permutation(spec.action_names) if symmetric else None
-    if symmetric and (mirror is None or recurrent_units(model)):
-        why = "a recurrent student" if mirror is not None else "actions without mirror images"
-        raise UserError(f"--symmetric-policy: {path} has {why}")
+    mirror = symmetric_mirror(spec, symmetric, recurrent_units(model) > 0)
     return StudentActor(model, greedy=True, mirror=mirror), env_config
+
+
+def symmetric_mirror(spec: ScenarioSpec, symmetric: bool, recurrent: bool) -> list[int] | None:
+    """The action permutation a symmetric policy acts with (``None`` when not ``symmetric``).
+
+    Raises:
+        UserError: a symmetric policy of a recurrent student, or of actions without mirror
+            images.
+    """
+    if not symmetric:
+        return None
+    if recurrent:
+        raise UserError("--symmetric-policy needs a feed-forward student, not a recurrent one")
+    mirror = mirror_permutation(spec.action_names)
+    if mirror is None:
+        raise UserError(
+            f"--symmetric-policy: {spec.name}'s actions have no left-right mirror images"
+        )
+    return mirror
