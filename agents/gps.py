@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import vizdoom as vzd
 
 from agents.actors import RandomActor, TeacherActor
 from agents.dataset import ShardedDataset, atomic_write_bytes
@@ -374,6 +375,11 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         from envs.registry import get_spec
 
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
+    if not hasattr(vzd.ScreenResolution, config.env.render_resolution):
+        raise UserError(
+            f"--render-resolution {config.env.render_resolution!r}: not a "
+            "vizdoom.ScreenResolution name (e.g. RES_160X120, RES_320X240)"
+        )
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
         raise UserError("--enemy-columns must be from 2 to 127")
     if config.label not in ("softmax", "argmax"):

@@ -97,6 +97,10 @@ class TrainArgs:
     else the env's 80."""
     height: int | None = None
     """Observation height in pixels (default: the env's 60)."""
+    render_resolution: str | None = None
+    """The engine's render resolution, a ``vizdoom.ScreenResolution`` name such as RES_320X240;
+    observations are resized from it, so a width above the render's only upsamples (default:
+    the env's RES_160X120)."""
     pooling: Literal["flatten", "height_max"] | None = None
     """How the student's conv map becomes a vector: flatten it, or take each column's maximum
     first. Default: the scenario's preset (height_max on defend_the_center, else flatten)."""
@@ -189,6 +193,7 @@ def build_config(args: TrainArgs):
                     for k, v in (
                         ("width", args.width or preset.get("width")),
                         ("height", args.height or preset.get("height")),
+                        ("render_resolution", args.render_resolution),
                     )
                     if v is not None
                 }

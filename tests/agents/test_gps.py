@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -415,6 +416,24 @@ def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> N
     for bad in (0, 1, 128):
         with pytest.raises(UserError, match="enemy-columns"):
             build_config(TrainArgs(enemy_columns=bad))
+
+
+def test_render_resolution_reaches_the_engine_and_an_unknown_one_is_a_user_error() -> None:
+    from core.errors import UserError
+    from envs.factory import make_env
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).env.render_resolution == "RES_160X120"
+    config = build_config(TrainArgs(width=320, render_resolution="RES_320X240")).env
+    env = make_env("defend_the_center", config=dataclasses.replace(config, engine_state=True))
+    try:
+        observation, _ = env.reset(seed=0)
+        assert observation.shape == (60, 320, 4)
+        assert env.unwrapped.engine_state().screen_size == (320, 240)
+    finally:
+        env.close()
+    with pytest.raises(UserError, match="render-resolution 'RES_1X1'"):
+        build_config(TrainArgs(render_resolution="RES_1X1"))
 
 
 def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_error() -> None:
