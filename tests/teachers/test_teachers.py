@@ -404,19 +404,6 @@ def test_imitable_shooter_prefers_what_is_on_screen_to_what_it_remembers():
     assert _turn(alone, alone.action_scores(_turret_state(14, [(300.0, -150.0, False)]))) == "right"
 
 
-def test_imitable_shooter_with_nothing_in_view_scans_on_the_way_it_was_turning():
-    # A fixed scan direction, mirrored in training, taught students "after left, turn right".
-    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
-    teacher.reset()
-    assert _turn(teacher, teacher.action_scores(_turret_state(10, []))) == "left"
-    teacher.taken(teacher.action("TURN_RIGHT"))  # the student turned right instead
-    assert _turn(teacher, teacher.action_scores(_turret_state(14, []))) == "right"
-    teacher.taken(teacher.action("NOOP"))  # a stop keeps the direction
-    assert _turn(teacher, teacher.action_scores(_turret_state(18, []))) == "right"
-    teacher.reset()  # a new episode starts scanning left
-    assert _turn(teacher, teacher.action_scores(_turret_state(10, []))) == "left"
-
-
 def _fires(teacher, scores) -> bool:
     return "ATTACK" in teacher.action_names[int(np.argmax(scores))]
 
