@@ -198,7 +198,6 @@ class ShooterTeacher(Teacher):
         self._weapon = WeaponClock()
         self._tracker = _Tracker()
         self._scan = 1
-        """Direction to scan in with nothing known: that of the last turn taken (+1 left)."""
 
     # ------------------------------------------------------------------ memory
     def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
@@ -236,8 +235,6 @@ class ShooterTeacher(Teacher):
     def _took(self, state: EngineState, action: int) -> None:
         if self._attack_list[action]:
             self._weapon.pressed(state.tic, self._skip)
-        if self._turn_list[action]:
-            self._scan = self._turn_list[action]
 
     def _score(self, state: EngineState) -> np.ndarray:
         return self._fight(state, self._targets(state))
@@ -248,9 +245,7 @@ class ShooterTeacher(Teacher):
         ready = self._weapon.ready(state.tic)
         turn, attack = self._turn_list, self._attack_list
         if not targets:
-            # Nothing known: scan (imitable mode) on in the direction of the last turn taken,
-            # never fire. A fixed direction taught students to alternate: mirrored samples
-            # of "turning right, nothing in view: turn left" say "after left, turn right".
+            # Nothing known: scan (imitable mode) in a steady direction; never fire.
             return np.array(
                 [
                     (1.0 if t == self._scan else 0.0) - (1.05 if a else 0.0)
