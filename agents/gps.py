@@ -108,6 +108,9 @@ class GPSConfig:
     """argmax labels: mass spread evenly over all actions"""
     mirror: bool = False
     """train on left-right mirrored copies too (image flipped, TURN/MOVE left and right swapped)"""
+    mirror_unseen: bool = True
+    """with ``mirror``: also mirror samples with no enemy on screen (off: a teacher's fixed scan
+    direction stays one direction in the data)"""
     kl_target: float = 0.3
     """gps: the mean KL(q || pi) per state (nats) that the dual variable eta aims for"""
     eta_init: float = 0.0
@@ -380,6 +383,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
             f"--render-resolution {config.env.render_resolution!r}: not a "
             "vizdoom.ScreenResolution name (e.g. RES_160X120, RES_320X240)"
         )
+    if not config.mirror_unseen and config.student.recurrent_units > 0:
+        raise UserError("--mirror-unseen False needs a feed-forward student (it flips samples)")
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
         raise UserError("--enemy-columns must be from 2 to 127")
     if config.label not in ("softmax", "argmax"):
@@ -521,7 +526,13 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     make_step = gps_sequence_step if recurrent else gps_step
     learner = Learner(
         make_step(
-            model, optimizer, config.aux_weight, mirror, config.student.enemy_columns, average
+            model,
+            optimizer,
+            config.aux_weight,
+            mirror,
+            config.student.enemy_columns,
+            average,
+            **({} if recurrent else {"mirror_unseen": config.mirror_unseen}),
         ),
         stream,
         config=TrainerConfig(

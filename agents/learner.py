@@ -145,6 +145,7 @@ def gps_step(
     mirror: Sequence[int] | None = None,
     enemy_columns: int = 5,
     average: WeightAverage | None = None,
+    mirror_unseen: bool = True,
 ) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}`` (and ``"previous_actions"``
     when the student takes them).
@@ -153,7 +154,9 @@ def gps_step(
     probability 1/2 (:func:`mirror_batch`): the image is mirrored, the label's and the previous
     actions permuted and the enemy-column target reversed. This doubles the data of a left-right
     symmetric scenario and forces the student to turn toward an enemy the same way on both
-    sides (defend_the_center).
+    sides (defend_the_center). With ``mirror_unseen`` false, samples with no enemy on screen
+    (aux ``enemy_visible`` 0) are never flipped: a teacher that scans one fixed way when it sees
+    nothing is not mirror-symmetric there.
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
@@ -165,7 +168,9 @@ def gps_step(
         ``accuracy`` (argmax agreement with ``q``), ``entropy`` (of ``pi``), ``aux_loss``,
         ``aux_<name>_accuracy``, ``total_loss`` and ``grad_norm``.
     """
-    return _imitation_step(model, optimizer, aux_weight, mirror, enemy_columns, average, False)
+    return _imitation_step(
+        model, optimizer, aux_weight, mirror, enemy_columns, average, False, mirror_unseen
+    )
 
 
 def gps_sequence_step(
@@ -200,6 +205,7 @@ def _imitation_step(
     enemy_columns: int,
     average: WeightAverage | None,
     sequences: bool,
+    mirror_unseen: bool = True,
 ) -> callable:
     """The step of :func:`gps_step` (``sequences=False``) and :func:`gps_sequence_step`."""
     aux_names = [name for name in AUX_NAMES if name in model.output]
@@ -215,6 +221,8 @@ def _imitation_step(
         previous = tf.cast(batch["previous_actions"], tf.int32) if uses_history else None
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5  # per sample or sequence
+            if not mirror_unseen:  # samples only (resolve_config refuses it for sequences)
+                flip = flip & (aux[:, 0] > 0)
             observation, labels, aux, previous = mirror_batch(
                 flip, perm, enemy_columns, observation, labels, aux, previous
             )

@@ -436,6 +436,16 @@ def test_render_resolution_reaches_the_engine_and_an_unknown_one_is_a_user_error
         build_config(TrainArgs(render_resolution="RES_1X1"))
 
 
+def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).mirror_unseen
+    assert not build_config(TrainArgs(mirror_unseen=False)).mirror_unseen
+    with pytest.raises(UserError, match="mirror-unseen"):
+        build_config(TrainArgs(mirror_unseen=False, recurrent_units=16))
+
+
 def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_error() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config

@@ -174,6 +174,34 @@ def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> Non
     assert np.argmax(probs) == 2  # TURN_RIGHT, learnt only from mirrored copies
 
 
+def test_without_mirror_unseen_a_fixed_scan_with_nothing_on_screen_is_not_mirrored() -> None:
+    import keras
+
+    from agents.learner import gps_step
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    n = 64
+    empty = np.full((n, 60, 80, 4), 100, np.uint8)  # nothing on screen (its own mirror image)
+    labels = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (n, 1))  # the teacher scans left
+    aux = np.tile(np.array([0, -1, 3, 3], np.int8), (n, 1))  # enemy_visible 0
+    turn_left = {}
+    for mirror_unseen in (True, False):
+        seed_everything(0)
+        model = build_student((60, 80, 4), 3)
+        optimizer = keras.optimizers.Adam(1e-3)
+        build_optimizer(optimizer, model)
+        step = gps_step(model, optimizer, mirror=[0, 2, 1], mirror_unseen=mirror_unseen)
+        stream = ArrayStream({"observation": empty, "label": labels, "aux": aux}, 32)
+        config = TrainerConfig(steps=60, log_every=60)
+        Learner(step, stream, config=config, show_progress=False).run()
+        probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(empty[:1])["logits"]))[0]
+        turn_left[mirror_unseen] = probs[1]
+    assert turn_left[False] > 0.9  # the scan stays a left scan
+    assert turn_left[True] < 0.75  # mirrored copies said "right" half the time
+
+
 def test_height_max_pooling_keeps_one_feature_vector_per_column() -> None:
     model = build_student((60, 160, 4), 6, StudentConfig(pooling="height_max"))
     # 30x80 map after the stride-2 stem, 8 bottleneck channels: 80 columns x 8
