@@ -66,9 +66,10 @@ class TrainArgs:
     """argmax labels: probability mass spread evenly over all actions."""
     mirror: bool | None = None
     """Also train on left-right mirrored samples. Default: the preset (on for defend_the_center)."""
-    mirror_unseen: bool = True
+    mirror_unseen: bool | None = None
     """With --mirror: also mirror the samples with no enemy on screen (False: never those, so a
-    teacher's fixed scan direction is not mirrored into its opposite)."""
+    teacher's fixed scan direction is not mirrored into its opposite). Default: the preset, else
+    True."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
@@ -162,7 +163,7 @@ def build_config(args: TrainArgs):
             label=chosen("label", "softmax"),
             label_smoothing=args.label_smoothing,
             mirror=chosen("mirror", False),
-            mirror_unseen=args.mirror_unseen,
+            mirror_unseen=chosen("mirror_unseen", True),
             frames=args.frames or preset["frames"],
             episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
             steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],
