@@ -532,7 +532,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             mirror,
             config.student.enemy_columns,
             average,
-            **({} if recurrent else {"mirror_unseen": config.mirror_unseen}),
+            config.mirror_unseen,
         ),
         stream,
         config=TrainerConfig(

@@ -180,6 +180,7 @@ def gps_sequence_step(
     mirror: Sequence[int] | None = None,
     enemy_columns: int = 5,
     average: WeightAverage | None = None,
+    mirror_unseen: bool = True,
 ) -> callable:
     """:func:`gps_step` for a recurrent student, on a batch of sequences (a
     :class:`SwappableStream` with a ``sequence_length``): ``(B, T, ...)`` tensors and ``mask``.
@@ -194,7 +195,9 @@ def gps_sequence_step(
     Returns:
         A step function returning the metrics of :func:`gps_step`.
     """
-    return _imitation_step(model, optimizer, aux_weight, mirror, enemy_columns, average, True)
+    return _imitation_step(
+        model, optimizer, aux_weight, mirror, enemy_columns, average, True, mirror_unseen
+    )
 
 
 def _imitation_step(
@@ -205,9 +208,11 @@ def _imitation_step(
     enemy_columns: int,
     average: WeightAverage | None,
     sequences: bool,
-    mirror_unseen: bool = True,
+    mirror_unseen: bool,
 ) -> callable:
     """The step of :func:`gps_step` (``sequences=False``) and :func:`gps_sequence_step`."""
+    if sequences and not mirror_unseen:
+        raise ValueError("mirror_unseen=False flips single samples, not sequences")
     aux_names = [name for name in AUX_NAMES if name in model.output]
     perm = None if mirror is None else tf.constant(list(mirror), tf.int32)
     uses_history = history_length(model) > 0
@@ -221,7 +226,7 @@ def _imitation_step(
         previous = tf.cast(batch["previous_actions"], tf.int32) if uses_history else None
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5  # per sample or sequence
-            if not mirror_unseen:  # samples only (resolve_config refuses it for sequences)
+            if not mirror_unseen:
                 flip = flip & (aux[:, 0] > 0)
             observation, labels, aux, previous = mirror_batch(
                 flip, perm, enemy_columns, observation, labels, aux, previous
