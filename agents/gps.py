@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import vizdoom as vzd
 
 from agents.actors import RandomActor, TeacherActor
 from agents.dataset import ShardedDataset, atomic_write_bytes
@@ -52,6 +51,7 @@ from agents.student_actor import StudentActor, symmetric_mirror
 from core.checkpoint import Checkpointer
 from core.errors import UserError
 from envs.config import EnvConfig
+from envs.doom_env import screen_resolution
 from envs.engine_state import EngineState
 
 Mode = Literal["gps", "dagger", "bc"]
@@ -378,11 +378,7 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         from envs.registry import get_spec
 
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
-    if not hasattr(vzd.ScreenResolution, config.env.render_resolution):
-        raise UserError(
-            f"--render-resolution {config.env.render_resolution!r}: not a "
-            "vizdoom.ScreenResolution name (e.g. RES_160X120, RES_320X240)"
-        )
+    screen_resolution(config.env.render_resolution)  # an unknown one fails before the run
     if not config.mirror_unseen and config.student.recurrent_units > 0:
         raise UserError("--mirror-unseen False needs a feed-forward student (it flips samples)")
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8

@@ -97,10 +97,7 @@ class DoomEnv(gym.Env):
         game.set_window_visible(False)
         game.set_mode(vzd.Mode.PLAYER)
         game.set_sound_enabled(False)
-        try:
-            game.set_screen_resolution(getattr(vzd.ScreenResolution, config.render_resolution))
-        except AttributeError:
-            raise UserError(f"unknown render resolution {config.render_resolution!r}") from None
+        game.set_screen_resolution(screen_resolution(config.render_resolution))
         game.set_screen_format(vzd.ScreenFormat.RGB24 if self._rgb else vzd.ScreenFormat.GRAY8)
         for button in spec.extra_buttons:
             game.add_available_button(getattr(vzd.Button, button))
@@ -281,6 +278,21 @@ class DoomEnv(gym.Env):
                 screen_size=(game.get_screen_width(), game.get_screen_height()),
             )
         return self._cached_engine_state
+
+
+def screen_resolution(name: str) -> vzd.ScreenResolution:
+    """The ``vizdoom.ScreenResolution`` called ``name`` (e.g. ``RES_320X240``).
+
+    Raises:
+        UserError: no resolution has that name.
+    """
+    try:
+        return getattr(vzd.ScreenResolution, name)
+    except AttributeError:
+        raise UserError(
+            f"--render-resolution {name!r}: not a vizdoom.ScreenResolution name "
+            "(e.g. RES_160X120, RES_320X240)"
+        ) from None
 
 
 def _replace(config: EnvConfig, overrides: dict[str, Any]) -> EnvConfig:
