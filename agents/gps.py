@@ -34,7 +34,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,6 +126,11 @@ class GPSConfig:
     fire only standing, which a pixel student copies more reliably"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
+    symmetric_evaluation: bool = False
+    """evaluate, choose on validation and export the left-right symmetric policy
+    (:func:`agents.student.policy_logits`) while the plain one acts in the training rollouts;
+    ``doomgps eval`` of the run acts with it too. Feed-forward students of scenarios whose
+    actions have mirror images only (``StudentConfig.symmetric_policy`` makes both symmetric)"""
     eval_every: int = 2
     """evaluate the student alone every this many iterations (and at the end)"""
     eval_episodes: int = 20
@@ -234,6 +239,15 @@ FIELDS = (
 the student's ``previous_actions``; the column exists only when ``k > 0``, so runs of students
 without an action history keep the shard layout they always had), q, teacher scores, the acting
 student's pi, aux targets, global episode id, iteration, whether the teacher took the action."""
+
+
+def evaluates_symmetric(config: GPSConfig | Mapping[str, Any]) -> bool:
+    """Whether a run evaluates, chooses and exports the left-right symmetric policy (a
+    :class:`GPSConfig` or its saved ``config.json``; older runs lack ``symmetric_evaluation``)."""
+    if isinstance(config, GPSConfig):
+        return config.student.symmetric_policy or config.symmetric_evaluation
+    student = config.get("student", {})
+    return bool(student.get("symmetric_policy", False) or config.get("symmetric_evaluation", False))
 
 
 def sequences_per_batch(config: GPSConfig) -> int:
@@ -377,9 +391,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
-    if config.student.symmetric_policy:  # an impossible one fails here, before the run starts
+    if config.student.symmetric_policy or config.symmetric_evaluation:
         from envs.registry import get_spec
 
+        # an impossible one fails here, before the run starts
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
     screen_resolution(config.env.render_resolution)  # an unknown one fails before the run
     if not config.mirror_unseen and config.student.recurrent_units > 0:
@@ -558,6 +573,14 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     student = StudentActor(
         acting, greedy=not config.student_sampling, seed=config.seed, mirror=symmetric
     )
+    evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
+    evaluator = (  # the policy evaluated, chosen and exported
+        student
+        if evaluated == symmetric
+        else StudentActor(
+            acting, greedy=not config.student_sampling, seed=config.seed, mirror=evaluated
+        )
+    )
     teacher = TeacherActor(
         spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
     )
@@ -633,11 +656,11 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 )
                 last = state["frames"] >= config.frames
                 if (k + 1) % config.eval_every == 0 or last:
-                    _evaluate_student(config, state, student, vec, logger, say, best)
+                    _evaluate_student(config, state, evaluator, vec, logger, say, best)
                 save_state()
             final = state["history"][-1] if state["history"] else None
             if final is None or final["frames"] != state["frames"]:
-                _evaluate_student(config, state, student, vec, logger, say, best)
+                _evaluate_student(config, state, evaluator, vec, logger, say, best)
                 save_state()
     finally:
         logger.close()
@@ -650,7 +673,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
             f"{state['history'][-1]['eval']['mean_return']:.2f}"
         )
-    export_saved_model(acting, run_dir / "saved_model", symmetric)
+    export_saved_model(acting, run_dir / "saved_model", evaluated)
     result = {
         "scenario": spec.name,
         "mode": config.mode,

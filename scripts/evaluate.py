@@ -33,7 +33,7 @@ class EvalArgs:
     """For `--policy teacher` on the shooting scenarios: may it fire while turning."""
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
-    (an exactly left-right symmetric policy). Default: as the run was trained."""
+    (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
     json: bool = False
     """Print one JSON object instead of the table."""
     min_return: float | None = None

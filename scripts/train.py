@@ -129,6 +129,10 @@ class TrainArgs:
     """Act with the mean of the student's logits on the frames and on their left-right mirror
     image (actions swapped back): an exactly symmetric policy, twice the inference cost.
     Feed-forward students only. Default: the scenario's preset (else False)."""
+    symmetric_evaluation: bool | None = None
+    """Evaluate, choose on validation and export the symmetric policy (as --symmetric-policy
+    acts) while the plain policy acts in the training rollouts. Default: the scenario's preset
+    (else False)."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -184,6 +188,7 @@ def build_config(args: TrainArgs):
             eval_seed=args.eval_seed,
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
+            symmetric_evaluation=chosen("symmetric_evaluation", False),
             student=StudentConfig(
                 precision=args.precision,
                 recurrent_units=chosen("recurrent_units", 0),

@@ -172,20 +172,39 @@ def test_a_weight_averaged_run_acts_evaluates_and_exports_its_average(
     assert run_command(["train", *args, "--average-decay", "1.0", "--runs", str(tmp_path)]) == 2
 
 
-def test_a_symmetric_policy_run_acts_evaluates_and_exports_the_symmetric_policy(
-    tmp_path: Path, capsys
+@pytest.mark.parametrize(
+    ("flag", "rollouts_symmetric"),
+    [("--symmetric-policy", True), ("--symmetric-evaluation", False)],
+)
+def test_a_symmetric_run_evaluates_and_exports_the_symmetric_policy(
+    tmp_path: Path, capsys, monkeypatch, flag: str, rollouts_symmetric: bool
 ) -> None:
+    """``--symmetric-policy`` acts symmetrically in the rollouts too; ``--symmetric-evaluation``
+    only evaluates, chooses and exports the symmetric policy."""
     import tensorflow as tf
 
+    from agents import gps
     from agents.dataset import ShardedDataset
     from agents.learner import mirror_permutation
     from agents.student_actor import load_student_actor
     from envs.registry import get_spec
 
+    rollout_mirrors = []
+    mixing_init = gps.MixingActor.__init__
+
+    def spy(self, teacher, student, beta, rng) -> None:
+        rollout_mirrors.append(student.mirror)
+        mixing_init(self, teacher, student, beta, rng)
+
+    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
     args = ["--scenario", "basic", "--mode", "bc", "--frames", "200", "--eval-episodes", "5"]
     args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60"]
-    assert run_command(["train", *args, "--symmetric-policy", "True", "--runs", str(tmp_path)]) == 0
+    assert run_command(["train", *args, flag, "True", "--runs", str(tmp_path)]) == 0
     (run_dir,) = tmp_path.iterdir()
+    symmetric = mirror_permutation(get_spec("basic").action_names)
+    assert rollout_mirrors and all(
+        m == (symmetric if rollouts_symmetric else None) for m in rollout_mirrors
+    )
     result = json.loads((run_dir / "summary.json").read_text())
     spec = get_spec("basic")
     actor, _ = load_student_actor(run_dir, spec)
@@ -455,6 +474,26 @@ def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_erro
     assert build_config(TrainArgs(symmetric_policy=True)).student.symmetric_policy
     with pytest.raises(UserError, match="feed-forward"):
         build_config(TrainArgs(symmetric_policy=True, recurrent_units=16))
+
+
+def test_symmetric_evaluation_reaches_the_config_and_needs_a_feed_forward_student() -> None:
+    from agents.gps import evaluates_symmetric
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    plain, evaluated = (build_config(TrainArgs(symmetric_evaluation=flag)) for flag in (None, True))
+    assert (evaluates_symmetric(plain), evaluates_symmetric(evaluated)) == (False, True)
+    assert not evaluated.student.symmetric_policy  # the rollouts stay plain
+    assert evaluates_symmetric(build_config(TrainArgs(symmetric_policy=True)))
+    # a saved config.json: older runs have no symmetric_evaluation key
+    assert evaluates_symmetric(
+        {"student": {"symmetric_policy": False}, "symmetric_evaluation": True}
+    )
+    assert not evaluates_symmetric({"student": {"symmetric_policy": False}})
+    with pytest.raises(UserError, match="feed-forward"):
+        build_config(TrainArgs(symmetric_evaluation=True, recurrent_units=16))
+    with pytest.raises(UserError, match="feed-forward"):  # my_way_home's preset has a GRU
+        build_config(TrainArgs(scenario="my_way_home", symmetric_evaluation=True))
 
 
 def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
