@@ -837,7 +837,7 @@ def export_saved_model(model: Any, path: str | Path, mirror: Sequence[int] | Non
     """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel.
 
     With ``mirror`` (a feed-forward student's action permutation), the exported policy is the
-    left-right symmetric one the run acted with (:func:`agents.student.policy_logits`).
+    left-right symmetric one the run was evaluated with (:func:`agents.student.policy_logits`).
 
     A student with a previous-action input takes ``previous_actions`` int32 ``(B, k)`` too
     (the last ``k`` actions taken in each env, oldest first, ``-1`` before the first).
