@@ -62,7 +62,7 @@ def table(result: dict) -> str:
 def main(argv: list[str]) -> int:
     """Trains, evaluates and prints the comparison."""
     args = tyro.cli(DemoArgs, args=argv, prog="doomgps demo")
-    from agents.gps import run_gps
+    from agents.gps import evaluates_symmetric, run_gps
     from core.run_dir import make_run_dir, save_config
     from scripts.train import TrainArgs, build_config
 
@@ -90,6 +90,11 @@ def main(argv: list[str]) -> int:
         f"\n{result['frames']:,} frames, {result['optimizer_steps']} optimizer steps, "
         f"{result['wall_seconds']:.0f} s"
     )
+    if evaluates_symmetric(config):
+        print(
+            "student policy: left-right symmetric (the mean of its logits on the frames and on "
+            "their mirror image); it trained acting plainly"
+        )
     if result["selected"] is not None:
         print(
             f"student: the iterate at {result['selected']['frames']:,} frames, the best on "

@@ -380,6 +380,8 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
     assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
     assert (center.turning_shots, basic.turning_shots) == (False, True)
+    assert (center.symmetric_evaluation, basic.symmetric_evaluation) == (True, False)
+    assert not center.student.symmetric_policy  # the rollouts stay plain
     assert (center.validation_episodes, basic.validation_episodes) == (20, 0)
     assert build_config(TrainArgs(turning_shots=True)).turning_shots
     for name in ("defend_the_line", "health_gathering"):
@@ -481,7 +483,9 @@ def test_symmetric_evaluation_reaches_the_config_and_needs_a_feed_forward_studen
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
 
-    plain, evaluated = (build_config(TrainArgs(symmetric_evaluation=flag)) for flag in (None, True))
+    plain, evaluated = (
+        build_config(TrainArgs(symmetric_evaluation=flag)) for flag in (False, True)
+    )
     assert (evaluates_symmetric(plain), evaluates_symmetric(evaluated)) == (False, True)
     assert not evaluated.student.symmetric_policy  # the rollouts stay plain
     assert evaluates_symmetric(build_config(TrainArgs(symmetric_policy=True)))
