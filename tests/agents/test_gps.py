@@ -393,7 +393,8 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
             "imitable",
         )
         assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
-        assert recipe.turning_shots is (name != "defend_the_line")
+        turret = name == "defend_the_line"
+        assert (recipe.turning_shots, recipe.symmetric_evaluation) == (not turret, turret)
     maze = build_config(TrainArgs(scenario="my_way_home"))
     assert (maze.mode, maze.teacher_mode, maze.student.recurrent_units) == ("bc", "imitable", 128)
     assert (maze.frames, maze.validation_episodes) == (40_000, 20)
