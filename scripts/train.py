@@ -131,8 +131,9 @@ class TrainArgs:
     Feed-forward students only. Default: the scenario's preset (else False)."""
     symmetric_evaluation: bool | None = None
     """Evaluate, choose on validation and export the symmetric policy (as --symmetric-policy
-    acts) while the plain policy acts in the training rollouts. Default: the scenario's preset
-    (else False)."""
+    acts) while the plain policy acts in the training rollouts. Feed-forward students only.
+    Default: the scenario's preset (on for defend_the_center and defend_the_line, unless the
+    student is recurrent), else False."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -153,6 +154,11 @@ def build_config(args: TrainArgs):
         value = getattr(args, name)
         return preset.get(name, default) if value is None else value
 
+    recurrent_units = chosen("recurrent_units", 0)
+    # a preset's symmetric evaluation yields to a recurrent student (asked for, it is an error)
+    symmetric_evaluation = chosen("symmetric_evaluation", False) and (
+        args.symmetric_evaluation is not None or not recurrent_units
+    )
     beta = (
         BetaSchedule(kind="constant", start=args.beta_decay)
         if args.beta == "constant"
@@ -188,10 +194,10 @@ def build_config(args: TrainArgs):
             eval_seed=args.eval_seed,
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
-            symmetric_evaluation=chosen("symmetric_evaluation", False),
+            symmetric_evaluation=symmetric_evaluation,
             student=StudentConfig(
                 precision=args.precision,
-                recurrent_units=chosen("recurrent_units", 0),
+                recurrent_units=recurrent_units,
                 pooling=chosen("pooling", "flatten"),
                 previous_actions=chosen("previous_actions", 0),
                 enemy_columns=chosen("enemy_columns", 5),

@@ -497,6 +497,8 @@ def test_symmetric_evaluation_reaches_the_config_and_needs_a_feed_forward_studen
     assert not evaluates_symmetric({"student": {"symmetric_policy": False}})
     with pytest.raises(UserError, match="feed-forward"):
         build_config(TrainArgs(symmetric_evaluation=True, recurrent_units=16))
+    # the preset's symmetric evaluation yields to a recurrent student
+    assert not build_config(TrainArgs(recurrent_units=16)).symmetric_evaluation
     with pytest.raises(UserError, match="feed-forward"):  # my_way_home's preset has a GRU
         build_config(TrainArgs(scenario="my_way_home", symmetric_evaluation=True))
 
