@@ -395,7 +395,7 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
-    if config.student.symmetric_policy or config.symmetric_evaluation:
+    if evaluates_symmetric(config):
         from envs.registry import get_spec
 
         # an impossible one fails here, before the run starts
