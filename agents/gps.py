@@ -421,6 +421,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:
         raise UserError("--recurrent-units must be >= 0 (0: no recurrent core)")
+    if config.student.ensemble_size < 1:
+        raise UserError("--ensemble-size must be at least 1")
+    if config.student.ensemble_size > 1 and config.student.recurrent_units:
+        raise UserError("--ensemble-size above 1 needs a feed-forward student, not a GRU")
     if config.sequence_length < 1 or not 0 <= config.burn_in < config.sequence_length:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"

@@ -87,6 +87,15 @@ def mirror_batch(
     return observation, labels, aux, previous
 
 
+def _members(outputs: Mapping[str, tf.Tensor], name: str) -> tf.Tensor:
+    """Head ``name``'s float32 logits per ensemble member, ``(N, K, C)`` (``K = 1``: a single
+    network)."""
+    members = outputs.get(f"member_{name}")
+    if members is None:
+        members = outputs[name][:, None]
+    return tf.cast(members, tf.float32)
+
+
 def _imitation_loss(
     outputs: Mapping[str, tf.Tensor],
     labels: tf.Tensor,
@@ -107,12 +116,20 @@ def _imitation_loss(
 
     metrics: dict[str, tf.Tensor] = {}
     log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
-    loss = mean(-tf.reduce_sum(labels * log_pi, axis=-1))
+    member_log_pi = tf.nn.log_softmax(_members(outputs, "logits"))
+    # each member of an ensemble fits the labels on its own (the mean over members)
+    loss = mean(tf.reduce_mean(-tf.reduce_sum(labels[:, None] * member_log_pi, -1), -1))
     aux_total = tf.constant(0.0)
     for name in aux_names:
         target = aux[:, AUX_NAMES.index(name)]
         logits = tf.cast(outputs[name], tf.float32)
-        per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.maximum(target, 0), logits)
+        members = _members(outputs, name)
+        per_row = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                tf.repeat(tf.maximum(target, 0)[:, None], tf.shape(members)[1], axis=1), members
+            ),
+            -1,
+        )
         known = tf.cast(target >= 0, tf.float32)
         if weight is not None:
             known *= weight
@@ -160,7 +177,9 @@ def gps_step(
 
     The policy loss is the cross-entropy ``H(q, pi)`` to the soft labels ``q`` (the same gradient
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
-    target is known (``>= 0``), weighted by ``aux_weight``. With ``average``, its moving
+    target is known (``>= 0``), weighted by ``aux_weight``. An ensemble's members
+    (``StudentConfig.ensemble_size``) each take these losses on their own outputs, averaged over
+    the members, so each member fits the labels alone. With ``average``, its moving
     average of the weights is updated after each step.
 
     Returns:

@@ -75,6 +75,11 @@ class StudentConfig:
     left-right mirror image (:func:`policy_logits`): a policy exactly symmetric under mirroring,
     at twice the inference cost. Training is unchanged (train with mirrored samples). A
     feed-forward student of a scenario whose actions have mirror images only"""
+    ensemble_size: int = 1
+    """independently initialised copies of the network (a deep ensemble): each member is
+    trained on the same batches with its own loss, and the student acts with the mean of the
+    members' logits, so their errors partly cancel. ``ensemble_size`` times the training and
+    inference cost. Feed-forward students only"""
 
 
 HEALTH_BANDS = (25.0, 50.0, 75.0)
@@ -143,6 +148,16 @@ class ActionHistory(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "num_actions": self.num_actions}
+
+
+class StackMembers(keras.layers.Layer):
+    """K ``(B, ...)`` tensors -> ``(B, K, ...)``: an ensemble's members' outputs side by side."""
+
+    def call(self, members):
+        return keras.ops.stack(members, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], len(input_shape), *input_shape[0][1:])
 
 
 class MergeTime(keras.layers.Layer):
@@ -258,9 +273,13 @@ def build_student(
         10,000 of the flattened map, so it stays small and cheap), and the heads read its
         output beside those features.
 
+        An ensemble (``ensemble_size=K > 1``) takes what a feed-forward student takes; each
+        output is the mean of its K members' (the members are sub-models ``member_0`` ...), and
+        ``member_<name>`` ``(B, K, ...)`` holds each member's own output, for their losses.
+
     Raises:
         ValueError: an unknown ``pooling``, a negative ``previous_actions`` or
-            ``recurrent_units``.
+            ``recurrent_units``, an ``ensemble_size`` below 1 or a recurrent ensemble.
     """
     config = config or StudentConfig()
     if config.pooling not in POOLINGS:
@@ -269,6 +288,42 @@ def build_student(
         raise ValueError("previous_actions must be >= 0")
     if config.recurrent_units < 0:
         raise ValueError("recurrent_units must be >= 0")
+    if config.ensemble_size < 1:
+        raise ValueError("ensemble_size must be >= 1")
+    if config.ensemble_size > 1:
+        if config.recurrent_units:
+            raise ValueError("an ensemble needs a feed-forward student")
+        return _build_ensemble(observation_shape, num_actions, config)
+    return _build_network(observation_shape, num_actions, config, "student")
+
+
+def _build_ensemble(
+    observation_shape: tuple[int, int, int], num_actions: int, config: StudentConfig
+) -> keras.Model:
+    """K independently initialised feed-forward networks whose outputs are averaged."""
+    single = dataclasses.replace(config, ensemble_size=1)
+    members = [
+        _build_network(observation_shape, num_actions, single, f"member_{k}")
+        for k in range(config.ensemble_size)
+    ]
+    image = keras.Input(observation_shape, dtype="uint8", name="observation")
+    inputs = image
+    if config.previous_actions:
+        history = keras.Input((config.previous_actions,), dtype="int32", name="previous_actions")
+        inputs = {"observation": image, "previous_actions": history}
+    member_outputs = [member(inputs) for member in members]
+    outputs = {}
+    for head in member_outputs[0]:
+        heads = [out[head] for out in member_outputs]
+        outputs[head] = keras.layers.Average(dtype="float32", name=f"mean_{head}")(heads)
+        outputs[f"member_{head}"] = StackMembers(dtype="float32", name=f"members_{head}")(heads)
+    return keras.Model(inputs, outputs, name="student")
+
+
+def _build_network(
+    observation_shape: tuple[int, int, int], num_actions: int, config: StudentConfig, name: str
+) -> keras.Model:
+    """One student network (:func:`build_student` without the ensemble)."""
     recurrent = config.recurrent_units > 0
     time = (None,) if recurrent else ()
     image = keras.Input((*time, *observation_shape), dtype="uint8", name="observation")
@@ -318,6 +373,6 @@ def build_student(
         # 0.87 nats (0.20 with the features beside it)
         features = keras.layers.Concatenate(name="with_memory")([features, memory])
     outputs["logits"] = keras.layers.Dense(num_actions, dtype="float32", name="policy")(features)
-    for name, size in aux_head_sizes(config).items():
-        outputs[name] = keras.layers.Dense(size, dtype="float32", name=f"aux_{name}")(features)
-    return keras.Model(inputs, outputs, name="student")
+    for head, size in aux_head_sizes(config).items():
+        outputs[head] = keras.layers.Dense(size, dtype="float32", name=f"aux_{head}")(features)
+    return keras.Model(inputs, outputs, name=name)

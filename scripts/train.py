@@ -134,6 +134,11 @@ class TrainArgs:
     acts) while the plain policy acts in the training rollouts. Feed-forward students only.
     Default: the scenario's preset (on for defend_the_center and defend_the_line, unless the
     student is recurrent), else False."""
+    ensemble_size: int | None = None
+    """Train this many independently initialised copies of the student on the same batches,
+    each on its own loss, and act with the mean of their logits (a deep ensemble; this many
+    times the training and inference cost). Feed-forward students only. Default: the
+    scenario's preset (else 1)."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -202,6 +207,7 @@ def build_config(args: TrainArgs):
                 previous_actions=chosen("previous_actions", 0),
                 enemy_columns=chosen("enemy_columns", 5),
                 symmetric_policy=chosen("symmetric_policy", False),
+                ensemble_size=chosen("ensemble_size", 1),
             ),
             env=EnvConfig(
                 **{
