@@ -223,11 +223,10 @@ also fires only standing (30.10 kills against the turning teacher's 29.55, and i
 against 81% at 300k frames). Both turret scenarios evaluate, choose and export the symmetric
 policy (defend_the_center: 93% of its teacher on seeds 0-2 against 87% for the same runs'
 plain policy, 90% over six seeds; defend_the_line: 91% at 120k frames, 3 seeds). my_way_home
-uses what measured best there:
-offline cloning of the imitable teacher (the same teacher on that map) by a GRU student, the
-result chosen on validation episodes, 40k of its 1M-frame budget (DAgger's lost episodes run to
-the timeout and eat its frames). The other scenarios keep the untuned defaults (gps on the
-omniscient teacher's soft labels)."""
+uses what measured best there: offline cloning of the imitable teacher (the same teacher on
+that map) by a GRU student, the result chosen on validation episodes, 40k of its 1M-frame
+budget (DAgger's lost episodes run to the timeout and eat its frames). The other scenarios
+keep the untuned defaults (gps on the omniscient teacher's soft labels)."""
 
 FIELDS = (
     "observation",
