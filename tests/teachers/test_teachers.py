@@ -14,6 +14,7 @@ from core.errors import UserError
 from envs.config import EnvConfig
 from envs.factory import make_env
 from envs.registry import SCENARIOS
+from teachers import dodger
 
 TEACHER_DIR = Path(teachers.__file__).parent
 
@@ -212,6 +213,20 @@ def test_imitable_dodger_remembers_a_fireball_that_left_the_screen():
     assert int(np.argmax(unaware)) == noop  # nothing known: no reason to move
     assert int(np.argmax(remembered)) != noop  # it dodges the fireball it saw
     assert remembered[noop] < unaware[noop] - 0.1  # standing still is now dangerous
+
+
+def test_dodger_breaks_a_near_tie_between_strafes_toward_the_middle_of_the_room():
+    left, right = 1, 2  # NOOP, MOVE_LEFT, MOVE_RIGHT
+    # Standing is dangerous whatever follows; right is a little safer than left.
+    cost = np.array([[3.0, 3.0, 3.0], [0.53, 0.6, 0.7], [0.50, 0.6, 0.7]])
+    assert dodger.tie_broken_scores(cost, left, right, centre=-40.0).argmax() == right
+    assert dodger.tie_broken_scores(cost, left, right, centre=40.0).argmax() == left
+    # A clearly safer way out is taken even away from the middle.
+    cost[1, 0] = 0.50 + 2 * dodger.CENTRE_TIE
+    assert dodger.tie_broken_scores(cost, left, right, centre=40.0).argmax() == right
+    # Calm (standing is best and stays best): no tie-break moves the player.
+    calm = np.array([[0.01, 0.02, 0.02], [0.02, 0.03, 0.03], [0.02, 0.03, 0.03]])
+    assert dodger.tie_broken_scores(calm, left, right, centre=40.0).argmax() == 0
 
 
 def _pickup_state(items):
