@@ -234,9 +234,9 @@ uses what measured best there: offline cloning of the imitable teacher (the same
 that map) by a GRU student, the result chosen on validation episodes, 40k of its 1M-frame
 budget (DAgger's lost episodes run to the timeout and eat its frames). take_cover uses the
 recipe with the wide input, 4 episodes a round (its teacher's episodes last ~9,500 tics) and an
-evaluation every 2 rounds: 11% of its teacher at 100k frames, 15% at 212k (one seed; not on
-course for 90%). The other scenarios keep the untuned defaults (gps on the omniscient teacher's
-soft labels)."""
+evaluation every 2 rounds: 11% of its teacher at 100k frames, 14% at 218k (the iterate best on
+validation; one seed, not on course for 90%). The other scenarios keep the untuned defaults
+(gps on the omniscient teacher's soft labels)."""
 
 FIELDS = (
     "observation",
