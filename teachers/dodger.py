@@ -167,7 +167,9 @@ class DodgerTeacher(Teacher):
             danger = (peak - gap).max(axis=-1)
             cost += np.exp(danger).sum(axis=-1)
         cost += still
-        return tie_broken_scores(cost, self._left, self._right, centre=0.5 * (lo + hi))
+        # No wall on either side (an open test map): no middle to prefer.
+        centre = 0.0 if math.isinf(lo) and math.isinf(hi) else 0.5 * (lo + hi)
+        return tie_broken_scores(cost, self._left, self._right, centre)
 
 
 def tie_broken_scores(cost: np.ndarray, left: int, right: int, centre: float) -> np.ndarray:
