@@ -45,7 +45,7 @@ class DodgerTeacher(Teacher):
         self._dir = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
         )
-        self._left, self._right = names.index("MOVE_LEFT"), names.index("MOVE_RIGHT")
+        self._left, self._right = self.action("MOVE_LEFT"), self.action("MOVE_RIGHT")
         self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self.reset()
 
