@@ -88,6 +88,28 @@ def gps_labels(
     return np.exp(log_p).astype(np.float32)
 
 
+def choice_weights(scores: np.ndarray, floor: float) -> np.ndarray:
+    """How much the teacher's choice matters in each state, as a loss weight with mean 1.
+
+    A row's weight is the spread of its scores (best minus worst) plus ``floor``, divided by
+    the mean over the rows. Where every action is about as good (take_cover's calm, most of its
+    states), the label is a near coin flip and weighs little; where one action is far worse (a
+    fireball about to hit), the label weighs up to a hundred times more.
+
+    Args:
+        scores: ``(N, A)`` teacher action scores.
+        floor: added to every spread (> 0), so calm states still count.
+
+    Returns:
+        ``(N,)`` float32 weights averaging 1.
+    """
+    scores = np.asarray(scores, np.float64)
+    if not len(scores):
+        return np.zeros(0, np.float32)
+    weight = scores.max(axis=-1) - scores.min(axis=-1) + floor
+    return (weight / weight.mean()).astype(np.float32)
+
+
 def kl_divergence(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Per-row ``KL(q || p)`` in nats."""
     q = np.asarray(q, np.float64)

@@ -103,9 +103,11 @@ def _imitation_loss(
     aux_names: Sequence[str],
     aux_weight: float,
     weight: tf.Tensor | None = None,
+    label_weight: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """The total loss and the metrics of :func:`gps_step` on ``(N, ...)`` rows, each row
-    weighted by ``weight`` ``(N,)`` (``None``: all rows alike)."""
+    weighted by ``weight`` ``(N,)`` (``None``: all rows alike); ``label_weight`` ``(N,)`` also
+    weighs each row's policy loss (not the auxiliary losses or the metrics)."""
     if weight is None:
         mean = tf.reduce_mean
     else:
@@ -118,7 +120,14 @@ def _imitation_loss(
     log_pi = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32))
     member_log_pi = tf.nn.log_softmax(_members(outputs, "logits"))
     # each member of an ensemble fits the labels on its own (the mean over members)
-    loss = mean(tf.reduce_mean(-tf.reduce_sum(labels[:, None] * member_log_pi, -1), -1))
+    cross_entropy = tf.reduce_mean(-tf.reduce_sum(labels[:, None] * member_log_pi, -1), -1)
+    loss = mean(cross_entropy)
+    policy_loss = loss
+    if label_weight is not None:
+        row_weight = label_weight if weight is None else label_weight * weight
+        policy_loss = tf.reduce_sum(cross_entropy * row_weight) / tf.maximum(
+            tf.reduce_sum(row_weight), 1e-6
+        )
     aux_total = tf.constant(0.0)
     for name in aux_names:
         target = aux[:, AUX_NAMES.index(name)]
@@ -137,7 +146,7 @@ def _imitation_loss(
         aux_total += tf.reduce_sum(per_row * known) / count
         hit = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), target), tf.float32)
         metrics[f"aux_{name}_accuracy"] = tf.reduce_sum(hit * known) / count
-    total = loss + aux_weight * aux_total
+    total = policy_loss + aux_weight * aux_total
     entropy_q = -tf.reduce_sum(labels * tf.math.log(labels + 1e-8), axis=-1)
     pi = tf.exp(log_pi)
     metrics.update(
@@ -179,8 +188,10 @@ def gps_step(
     as ``KL(q || pi)``); each auxiliary head adds a sparse cross-entropy over the rows whose
     target is known (``>= 0``), weighted by ``aux_weight``. An ensemble's members
     (``StudentConfig.ensemble_size``) each take these losses on their own outputs, averaged over
-    the members, so each member fits the labels alone. With ``average``, its moving
-    average of the weights is updated after each step.
+    the members, so each member fits the labels alone. A batch with a ``"weight"`` column
+    (:func:`agents.labels.choice_weights`) weighs each row's policy loss by it: the states where
+    the teacher's choice matters count more. With ``average``, its moving average of the
+    weights is updated after each step.
 
     Returns:
         A step function returning ``loss`` (policy cross-entropy), ``kl`` (``KL(q || pi)``),
@@ -251,11 +262,14 @@ def _imitation_step(
                 flip, perm, enemy_columns, observation, labels, aux, previous
             )
         weight = tf.reshape(tf.cast(batch["mask"], tf.float32), [-1]) if sequences else None
+        label_weight = (
+            tf.reshape(tf.cast(batch["weight"], tf.float32), [-1]) if "weight" in batch else None
+        )
         with tf.GradientTape() as tape:
             outputs = model(student_inputs(model, observation, previous), training=True)
             outputs = {k: rows(v) for k, v in outputs.items() if k != "state"}
             total, metrics = _imitation_loss(
-                outputs, rows(labels), rows(aux), aux_names, aux_weight, weight
+                outputs, rows(labels), rows(aux), aux_names, aux_weight, weight, label_weight
             )
             scaled = scale_loss(optimizer, total)
         grads = tape.gradient(scaled, model.trainable_variables)

@@ -64,6 +64,12 @@ class TrainArgs:
     the mass). Default: the scenario's preset (argmax on defend_the_center, softmax elsewhere)."""
     label_smoothing: float = 0.05
     """argmax labels: probability mass spread evenly over all actions."""
+    label_weighting: Literal["uniform", "spread"] | None = None
+    """Weigh each state's policy loss alike, or by how much the teacher's choice matters there
+    (the spread of its action scores, plus --weight-floor; mean weight 1). Default: the
+    scenario's preset, else uniform."""
+    weight_floor: float = 0.02
+    """spread weighting: added to every state's score spread, so calm states still count."""
     mirror: bool | None = None
     """Also train on left-right mirrored samples. Default: the preset (on for defend_the_center)."""
     mirror_unseen: bool | None = None
@@ -177,6 +183,8 @@ def build_config(args: TrainArgs):
             num_envs=args.num_envs,
             label=chosen("label", "softmax"),
             label_smoothing=args.label_smoothing,
+            label_weighting=chosen("label_weighting", "uniform"),
+            weight_floor=args.weight_floor,
             mirror=chosen("mirror", False),
             mirror_unseen=chosen("mirror_unseen", True),
             frames=args.frames or preset["frames"],

@@ -384,7 +384,7 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert not center.student.symmetric_policy  # the rollouts stay plain
     assert (center.validation_episodes, basic.validation_episodes) == (20, 0)
     assert build_config(TrainArgs(turning_shots=True)).turning_shots
-    for name in ("defend_the_line", "health_gathering"):
+    for name in ("defend_the_line", "health_gathering", "health_gathering_supreme"):
         recipe = build_config(TrainArgs(scenario=name))
         assert (recipe.mode, recipe.label, recipe.mirror, recipe.teacher_mode) == (
             "dagger",
@@ -395,6 +395,13 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
         assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
         turret = name == "defend_the_line"
         assert (recipe.turning_shots, recipe.symmetric_evaluation) == (not turret, turret)
+    corridor = build_config(TrainArgs(scenario="deadly_corridor"))
+    assert (corridor.mode, corridor.teacher_mode) == ("dagger", "imitable")
+    assert (corridor.frames, corridor.episodes_per_iteration, corridor.steps_per_iteration) == (
+        1_000_000,
+        16,
+        400,
+    )
     maze = build_config(TrainArgs(scenario="my_way_home"))
     assert (maze.mode, maze.teacher_mode, maze.student.recurrent_units) == ("bc", "imitable", 128)
     assert (maze.frames, maze.validation_episodes) == (40_000, 20)
@@ -413,6 +420,30 @@ def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset()
     assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
     narrow = build_config(TrainArgs(width=80))
     assert (narrow.env.width, narrow.env.height) == (80, 60)
+
+
+def test_spread_weighting_gives_the_learner_a_weight_per_row_from_the_teachers_scores() -> None:
+    from agents.gps import training_columns
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    arrays = {
+        "observation": np.zeros((2, 60, 160, 4), np.uint8),
+        "previous_actions": np.zeros((2, 4), np.int8),
+        "label": np.full((2, 3), 1 / 3, np.float32),
+        "aux": np.zeros((2, 4), np.int8),
+        "scores": np.array([[0.0, -0.01, -0.01], [-2.0, -0.01, -3.0]], np.float32),
+        "episode": np.zeros(2, np.int64),
+    }
+    plain = build_config(TrainArgs(scenario="take_cover"))
+    assert plain.label_weighting == "uniform"
+    columns = {"observation", "previous_actions", "label", "aux"}
+    assert set(training_columns(plain, arrays)) == columns
+    spread = build_config(TrainArgs(scenario="take_cover", label_weighting="spread"))
+    weight = training_columns(spread, arrays)["weight"]
+    np.testing.assert_allclose(weight, np.array([0.03, 3.01]) / 1.52, rtol=1e-5)
+    with pytest.raises(UserError, match="weight-floor"):
+        build_config(TrainArgs(label_weighting="spread", weight_floor=0.0))
 
 
 def test_the_recurrent_flags_reach_the_config_and_a_step_takes_batch_size_frames() -> None:

@@ -80,3 +80,17 @@ def test_argmax_labels_do_not_turn_a_small_score_gap_into_a_coin_flip() -> None:
     np.testing.assert_allclose(gps_labels(scores, pi, 1.0, 0.0, "argmax", 0.06), q, atol=1e-6)
     tilted = gps_labels(scores, pi, 1.0, 3.0, "argmax", 0.06)  # eta > 0 moves it toward pi
     assert kl_divergence(tilted, pi).mean() < kl_divergence(q, pi).mean()
+
+
+def test_choice_weights_count_a_state_by_how_much_the_teachers_choice_matters_there() -> None:
+    from agents.labels import choice_weights
+
+    calm = [0.0, -0.01, -0.01]  # take_cover with nothing near: standing is preferred a little
+    fireball = [-2.0, -0.01, -3.0]  # standing or the wrong strafe gets the player hit
+    weights = choice_weights(np.array([calm, calm, calm, fireball]), floor=0.02)
+    np.testing.assert_allclose(weights.mean(), 1.0, rtol=1e-6)
+    assert weights[0] == weights[1] == weights[2]
+    np.testing.assert_allclose(weights[3] / weights[0], (2.99 + 0.02) / (0.01 + 0.02), rtol=1e-5)
+    # all actions alike: the floor alone, every row the same weight
+    np.testing.assert_allclose(choice_weights(np.zeros((3, 3)), floor=0.02), 1.0)
+    assert choice_weights(np.zeros((0, 3)), floor=0.02).shape == (0,)

@@ -132,6 +132,40 @@ def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
     assert last["loss"] == pytest.approx(last["kl"] + 0.325, abs=0.05)  # H(q) = 0.325 nats
 
 
+def test_a_weighted_step_follows_the_heavy_rows_where_identical_frames_disagree() -> None:
+    import keras
+
+    from agents.learner import gps_step
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    n = 64
+    obs = np.full((n, 60, 80, 4), 100, np.uint8)  # one frame, two labels: a coin flip ...
+    labels = np.zeros((n, 2), np.float32)
+    labels[: n // 2, 0] = labels[n // 2 :, 1] = 1.0
+    aux = np.tile(np.array([0, -1, 3, 3], np.int8), (n, 1))
+    weight = np.where(np.arange(n) < n // 2, 1.9, 0.1).astype(np.float32)  # ... unless weighted
+    first_action = {}
+    for weighted in (False, True):
+        seed_everything(0)
+        model = build_student((60, 80, 4), 2)
+        optimizer = keras.optimizers.Adam(1e-3)
+        build_optimizer(optimizer, model)
+        arrays = {"observation": obs, "label": labels, "aux": aux}
+        if weighted:
+            arrays["weight"] = weight
+        stream = ArrayStream(arrays, 32)
+        config = TrainerConfig(steps=80, log_every=80)
+        last = Learner(gps_step(model, optimizer), stream, config=config, show_progress=False).run()
+        probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(obs[:1])["logits"]))[0]
+        first_action[weighted] = probs[0]
+        # the reported loss stays the plain cross-entropy, at least H(q) = ln 2 here
+        assert last["loss"] >= np.log(2) - 0.01
+    assert abs(first_action[False] - 0.5) < 0.1
+    assert first_action[True] > 0.85  # 19:1, the optimum is 0.95
+
+
 def test_mirror_permutation_swaps_left_and_right() -> None:
     from agents.learner import mirror_permutation
 
