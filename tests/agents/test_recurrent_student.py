@@ -202,3 +202,33 @@ def test_mirrored_sequences_teach_the_gru_to_remember_a_cue_on_the_side_it_never
     right = _play(model, _cue_episodes(16, 10, rng, side=1)["frames"])[:, :, 1]
     # the labels say 0.95; a per-step flip would have taught 0.5 after the cue
     assert right[:, 0].min() > 0.8 and right[:, 1:].mean() > 0.8, right.mean(0)
+
+
+def test_a_weighted_sequence_step_follows_the_heavy_episodes_where_frames_disagree() -> None:
+    import keras
+
+    from agents.learner import SwappableStream, gps_sequence_step
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    seed_everything(0)
+    episodes, length = 16, 10
+    episode = np.repeat(np.arange(episodes), length).astype(np.int64)
+    heavy = episode % 2 == 0  # blank frames throughout; even episodes say action 0 ...
+    labels = np.where(heavy[:, None], [0.95, 0.05], [0.05, 0.95]).astype(np.float32)
+    arrays = {
+        "observation": np.zeros((len(episode), 8, 8, 1), np.uint8),
+        "label": labels,
+        "aux": np.full((len(episode), 4), -1, np.int8),
+        "weight": np.where(heavy, 1.9, 0.1).astype(np.float32),  # ... and weigh 19 times more
+        "episode": episode,
+    }
+    model = build_student((8, 8, 1), 2, dataclasses.replace(TINY, recurrent_units=16))
+    optimizer = keras.optimizers.Adam(3e-3)
+    build_optimizer(optimizer, model)
+    stream = SwappableStream(16, 8)
+    stream.use(arrays, 8, seed=0)
+    config = TrainerConfig(steps=100, log_every=100)
+    Learner(gps_sequence_step(model, optimizer), stream, config=config, show_progress=False).run()
+    probs = _play(model, np.zeros((8, length, 8, 8, 1), np.uint8))
+    assert probs[..., 0].mean() > 0.8  # unweighted, the answer would be a coin flip
