@@ -99,6 +99,44 @@ def test_sampling_actor_follows_the_probabilities() -> None:
     assert np.mean(draws == 0) == pytest.approx(0.7, abs=0.03)
 
 
+def _fit(
+    arrays: dict[str, np.ndarray],
+    actions: int,
+    steps: int,
+    config: StudentConfig | None = None,
+    learning_rate: float = 1e-3,
+    **step_options,
+):
+    """A student of ``actions`` actions trained from seed 0 by ``steps`` :func:`gps_step` updates
+    (``step_options`` go to it) on batches of 32 rows of ``arrays``; returns the model and the
+    last step's metrics."""
+    import keras
+
+    from agents.learner import gps_step
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    seed_everything(0)
+    model = build_student(arrays["observation"].shape[1:], actions, config)
+    optimizer = keras.optimizers.Adam(learning_rate)
+    build_optimizer(optimizer, model)
+    learner = Learner(
+        gps_step(model, optimizer, **step_options),
+        ArrayStream(arrays, 32),
+        config=TrainerConfig(steps=steps, log_every=steps),
+        show_progress=False,
+    )
+    return model, learner.run()
+
+
+def _probabilities(model, observation: np.ndarray) -> np.ndarray:
+    """The student's action probabilities on one frame stack ``(1, H, W, C)``."""
+    import keras
+
+    return keras.ops.convert_to_numpy(keras.ops.softmax(model(observation)["logits"]))[0]
+
+
 def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
     import keras
 
@@ -133,13 +171,6 @@ def test_gps_step_fits_soft_labels_and_aux_targets() -> None:
 
 
 def test_a_weighted_step_follows_the_heavy_rows_where_identical_frames_disagree() -> None:
-    import keras
-
-    from agents.learner import gps_step
-    from core.data import ArrayStream
-    from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
-
     n = 64
     obs = np.full((n, 60, 80, 4), 100, np.uint8)  # one frame, two labels: a coin flip ...
     labels = np.zeros((n, 2), np.float32)
@@ -148,18 +179,11 @@ def test_a_weighted_step_follows_the_heavy_rows_where_identical_frames_disagree(
     weight = np.where(np.arange(n) < n // 2, 1.9, 0.1).astype(np.float32)  # ... unless weighted
     first_action = {}
     for weighted in (False, True):
-        seed_everything(0)
-        model = build_student((60, 80, 4), 2)
-        optimizer = keras.optimizers.Adam(1e-3)
-        build_optimizer(optimizer, model)
         arrays = {"observation": obs, "label": labels, "aux": aux}
         if weighted:
             arrays["weight"] = weight
-        stream = ArrayStream(arrays, 32)
-        config = TrainerConfig(steps=80, log_every=80)
-        last = Learner(gps_step(model, optimizer), stream, config=config, show_progress=False).run()
-        probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(obs[:1])["logits"]))[0]
-        first_action[weighted] = probs[0]
+        model, last = _fit(arrays, 2, steps=80)
+        first_action[weighted] = _probabilities(model, obs[:1])[0]
         # the reported loss stays the plain cross-entropy, at least H(q) = ln 2 here
         assert last["loss"] >= np.log(2) - 0.01
     assert abs(first_action[False] - 0.5) < 0.1
@@ -176,14 +200,6 @@ def test_mirror_permutation_swaps_left_and_right() -> None:
 
 
 def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> None:
-    import keras
-
-    from agents.learner import gps_step
-    from core.data import ArrayStream
-    from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
-
-    seed_everything(0)
     n = 64
     obs = np.zeros((n, 60, 80, 4), np.uint8)
     obs[: n // 2, :, :20, :] = 255  # an "enemy" on the left: turn left ...
@@ -191,47 +207,23 @@ def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> Non
     labels[: n // 2, 1] = 1.0
     labels[n // 2 :, 0] = 1.0  # ... nothing: no-op. Never an enemy on the right.
     aux = np.tile(np.array([1, 0, 3, 3], np.int8), (n, 1))
-    model = build_student((60, 80, 4), 3)
-    optimizer = keras.optimizers.Adam(1e-3)
-    build_optimizer(optimizer, model)
-    stream = ArrayStream({"observation": obs, "label": labels, "aux": aux}, 32)
-    learner = Learner(
-        gps_step(model, optimizer, mirror=[0, 2, 1]),
-        stream,
-        config=TrainerConfig(steps=80, log_every=80),
-        show_progress=False,
-    )
-    learner.run()
+    arrays = {"observation": obs, "label": labels, "aux": aux}
+    model, _ = _fit(arrays, 3, steps=80, mirror=[0, 2, 1])
     right = np.zeros((1, 60, 80, 4), np.uint8)
     right[:, :, -20:, :] = 255
-    probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(right)["logits"]))[0]
-    assert np.argmax(probs) == 2  # TURN_RIGHT, learnt only from mirrored copies
+    assert np.argmax(_probabilities(model, right)) == 2  # TURN_RIGHT: only mirrored copies say so
 
 
 def test_without_mirror_unseen_a_fixed_scan_with_nothing_on_screen_is_not_mirrored() -> None:
-    import keras
-
-    from agents.learner import gps_step
-    from core.data import ArrayStream
-    from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
-
     n = 64
     empty = np.full((n, 60, 80, 4), 100, np.uint8)  # nothing on screen (its own mirror image)
     labels = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (n, 1))  # the teacher scans left
     aux = np.tile(np.array([0, -1, 3, 3], np.int8), (n, 1))  # enemy_visible 0
     turn_left = {}
     for mirror_unseen in (True, False):
-        seed_everything(0)
-        model = build_student((60, 80, 4), 3)
-        optimizer = keras.optimizers.Adam(1e-3)
-        build_optimizer(optimizer, model)
-        step = gps_step(model, optimizer, mirror=[0, 2, 1], mirror_unseen=mirror_unseen)
-        stream = ArrayStream({"observation": empty, "label": labels, "aux": aux}, 32)
-        config = TrainerConfig(steps=60, log_every=60)
-        Learner(step, stream, config=config, show_progress=False).run()
-        probs = keras.ops.convert_to_numpy(keras.ops.softmax(model(empty[:1])["logits"]))[0]
-        turn_left[mirror_unseen] = probs[1]
+        arrays = {"observation": empty, "label": labels, "aux": aux}
+        model, _ = _fit(arrays, 3, steps=60, mirror=[0, 2, 1], mirror_unseen=mirror_unseen)
+        turn_left[mirror_unseen] = _probabilities(model, empty[:1])[1]
     assert turn_left[False] > 0.9  # the scan stays a left scan
     assert turn_left[True] < 0.75  # mirrored copies said "right" half the time
 
@@ -273,15 +265,8 @@ def test_student_actor_remembers_the_actions_taken_per_env_until_reset() -> None
 
 
 def test_mirrored_training_mirrors_the_previous_actions_too() -> None:
-    import keras
-
-    from agents.learner import gps_step
     from agents.student import student_inputs
-    from core.data import ArrayStream
-    from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
 
-    seed_everything(0)
     n = 64
     obs = np.zeros((n, 60, 80, 4), np.uint8)  # blank screens: only the past tells the action
     previous = np.where(np.arange(n)[:, None] % 2 == 0, 1, 0).astype(np.int32)  # TURN_LEFT or NOOP
@@ -289,18 +274,9 @@ def test_mirrored_training_mirrors_the_previous_actions_too() -> None:
     labels[::2, 1] = 1.0  # after turning left, keep turning left; after a no-op, no-op
     labels[1::2, 0] = 1.0
     aux = np.tile(np.array([0, -1, 3, 3], np.int8), (n, 1))
-    model = build_student((60, 80, 4), 3, StudentConfig(previous_actions=1))
-    optimizer = keras.optimizers.Adam(3e-3)
-    build_optimizer(optimizer, model)
-    stream = ArrayStream(
-        {"observation": obs, "previous_actions": previous, "label": labels, "aux": aux}, 32
-    )
-    Learner(
-        gps_step(model, optimizer, mirror=[0, 2, 1]),
-        stream,
-        config=TrainerConfig(steps=100, log_every=100),
-        show_progress=False,
-    ).run()
+    arrays = {"observation": obs, "previous_actions": previous, "label": labels, "aux": aux}
+    history = StudentConfig(previous_actions=1)
+    model, _ = _fit(arrays, 3, steps=100, config=history, learning_rate=3e-3, mirror=[0, 2, 1])
     right = np.array([[2]], np.int32)  # never seen unmirrored: after TURN_RIGHT, turn right
     logits = model(student_inputs(model, obs[:1], right))["logits"].numpy()[0]
     assert np.argmax(logits) == 2
