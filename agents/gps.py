@@ -441,6 +441,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         # an impossible one fails here, before the run starts
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
     screen_resolution(config.env.render_resolution)  # an unknown one fails before the run
+    if config.env.frame_stack_dilation < 1:
+        raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
     if not config.mirror_unseen and config.student.recurrent_units > 0:
         raise UserError("--mirror-unseen False needs a feed-forward student (it flips samples)")
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8

@@ -19,6 +19,9 @@ class EnvConfig:
     """One grey channel per frame instead of RGB."""
     frame_stack: int = 4
     """Frames stacked along the channel axis (1: no stacking)."""
+    frame_stack_dilation: int = 1
+    """Growth of the gaps between stacked frames: 1 stacks the last ``frame_stack`` steps' frames,
+    2 those of steps t, t-1, t-3, t-7 (see :func:`envs.frame_stack.stack_offsets`)."""
     render_resolution: str = "RES_160X120"
     """The engine's render resolution (a ``vizdoom.ScreenResolution`` name)."""
     engine_state: bool = False

@@ -33,5 +33,5 @@ def make_env(
     """
     env: gym.Env = DoomEnv(scenario, config, render_mode=render_mode, **overrides)
     if env.config.frame_stack > 1:
-        env = StackFrames(env, env.config.frame_stack)
+        env = StackFrames(env, env.config.frame_stack, env.config.frame_stack_dilation)
     return env

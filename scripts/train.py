@@ -111,6 +111,10 @@ class TrainArgs:
     """The engine's render resolution, a ``vizdoom.ScreenResolution`` name such as RES_320X240;
     observations are resized from it, so a width above the render's only upsamples (default:
     the env's RES_160X120)."""
+    frame_stack_dilation: int | None = None
+    """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
+    those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same
+    input size). Default: the scenario's preset, else 1."""
     pooling: Literal["flatten", "height_max"] | None = None
     """How the student's conv map becomes a vector: flatten it, or take each column's maximum
     first. Default: the scenario's preset (height_max on defend_the_center, else flatten)."""
@@ -224,6 +228,7 @@ def build_config(args: TrainArgs):
                         ("width", args.width or preset.get("width")),
                         ("height", args.height or preset.get("height")),
                         ("render_resolution", args.render_resolution),
+                        ("frame_stack_dilation", chosen("frame_stack_dilation", None)),
                     )
                     if v is not None
                 }
