@@ -490,6 +490,16 @@ def test_render_resolution_reaches_the_engine_and_an_unknown_one_is_a_user_error
         build_config(TrainArgs(render_resolution="RES_1X1"))
 
 
+def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_error() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).env.frame_stack_dilation == 1
+    assert build_config(TrainArgs(frame_stack_dilation=2)).env.frame_stack_dilation == 2
+    with pytest.raises(UserError, match="frame-stack-dilation"):
+        build_config(TrainArgs(frame_stack_dilation=0))
+
+
 def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
