@@ -121,11 +121,12 @@ def _forget(
     me: tuple[float, float],
     reach: float,
     chebyshev: bool,
+    memory_tics: int = MEMORY_TICS,
 ) -> tuple[dict[int, tuple[float, float, int]], np.ndarray]:
     """Imitable memory of pickups (id -> ``(x, y, tic seen)``) less entries older than
-    :data:`MEMORY_TICS` or within ``reach`` of the player at ``me`` (Euclidean distance, or
+    ``memory_tics`` or within ``reach`` of the player at ``me`` (Euclidean distance, or
     Chebyshev if ``chebyshev``); returns it and its ``(N, 2)`` positions."""
-    mx, my, oldest = me[0], me[1], tic - MEMORY_TICS
+    mx, my, oldest = me[0], me[1], tic - memory_tics
     if chebyshev:
         memory = {
             k: v
@@ -233,11 +234,25 @@ def _candidates(medikits: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, n
     return targets, origin + (targets - origin) * shorten[:, None], float(dist[0])
 
 
-class GathererTeacher(Teacher):
-    """Greedy medikit gathering (straight walks, else shortest paths) with poison avoidance."""
+DECISIONS = ("straight", "path", "escape", "explore")
+"""What a gatherer's last decision followed (:attr:`GathererTeacher.decision`): a straight walk
+to a medikit, the path field, a break-away, or open space (no medikit known)."""
 
-    def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
+
+class GathererTeacher(Teacher):
+    """Greedy medikit gathering (straight walks, else shortest paths) with poison avoidance.
+
+    Args:
+        spec: the scenario.
+        mode: one of :data:`teachers.base.MODES`.
+        memory_tics: imitable mode: how long a pickup seen on screen is remembered.
+    """
+
+    def __init__(
+        self, spec: ScenarioSpec, mode: str = "omniscient", memory_tics: int = MEMORY_TICS
+    ) -> None:
         super().__init__(spec, mode)
+        self.memory_tics = memory_tics
         names = self.action_names
         self._turn = np.array(
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names], np.float64
@@ -275,6 +290,17 @@ class GathererTeacher(Teacher):
         self._walking = bool(self._forward[action] > 0)
         self._turned = int(self._turn[action])
 
+    @property
+    def decision(self) -> tuple[str, tuple[float, float] | None]:
+        """What the last scores followed (one of :data:`DECISIONS`) and the medikit it led to
+        (``None``: none, or a break-away)."""
+        if self._tic < self._escape:
+            return "escape", None
+        goal = None if self._goal is None else (float(self._goal[0]), float(self._goal[1]))
+        if self._target is not None and self._target[1] == self._tic:
+            return "straight", goal
+        return ("path", goal) if goal is not None else ("explore", None)
+
     def _pickups(self, state: EngineState) -> tuple[np.ndarray, np.ndarray]:
         """Medikit and poison positions the mode may use."""
         objects = state.objects
@@ -296,8 +322,10 @@ class GathererTeacher(Teacher):
                 memories[kind][int(ids[i])] = (float(position[i, 0]), float(position[i, 1]), tic)
         me = (float(state.player.position[0]), float(state.player.position[1]))
         # Forget what expired or what we walked over (picked up, or gone when we got there).
-        self._seen, good_pos = _forget(self._seen, tic, me, 24.0, chebyshev=False)
-        self._seen_poison, bad_pos = _forget(self._seen_poison, tic, me, POISON_REACH, True)
+        self._seen, good_pos = _forget(self._seen, tic, me, 24.0, False, self.memory_tics)
+        self._seen_poison, bad_pos = _forget(
+            self._seen_poison, tic, me, POISON_REACH, True, self.memory_tics
+        )
         return good_pos, bad_pos
 
     def _decide(self, state: EngineState) -> np.ndarray:

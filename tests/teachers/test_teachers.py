@@ -277,6 +277,36 @@ def test_gatherer_walks_to_a_medikit_but_not_into_poison_on_the_way(mode):
     assert teacher.act(blocked) not in forward
 
 
+def _unseen(state, tic: int):
+    """``state`` at ``tic`` with nothing on screen."""
+    import dataclasses
+
+    objects = dataclasses.replace(state.objects, visible=np.zeros_like(state.objects.visible))
+    return dataclasses.replace(state, objects=objects, tic=tic)
+
+
+@pytest.mark.parametrize("memory_tics", [20, 140])
+def test_imitable_gatherer_walks_to_a_medikit_off_screen_only_as_long_as_it_remembers(
+    memory_tics,
+):
+    teacher = teachers.make("health_gathering_supreme", "imitable", memory_tics=memory_tics)
+    teacher.reset()
+    seen = _pickup_state([("CustomMedikit", (160.0, 0.0))])
+    teacher.action_scores(seen)
+    assert teacher.decision == ("straight", (160.0, 0.0))
+    teacher.action_scores(_unseen(seen, 14))
+    assert teacher.decision == ("straight", (160.0, 0.0))  # off screen, remembered
+    teacher.action_scores(_unseen(seen, 18))
+    teacher.action_scores(_unseen(seen, 42))  # seen 32 tics ago
+    assert teacher.decision == (
+        ("explore", None) if memory_tics < 32 else ("straight", (160.0, 0.0))
+    )
+    omniscient = teachers.make("health_gathering_supreme", "omniscient", memory_tics=20)
+    omniscient.reset()
+    omniscient.action_scores(_unseen(seen, 42))
+    assert omniscient.decision == ("straight", (160.0, 0.0))  # it needs no memory
+
+
 def _moving(state, angle: float, velocity, position=(0.0, 0.0), tic: int | None = None):
     """``state`` with the player at ``position``, facing ``angle`` and moving at ``velocity``."""
     import dataclasses

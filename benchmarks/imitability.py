@@ -1,0 +1,163 @@
+"""What of the imitable gatherer's play a pixel policy copies (health_gathering_supreme).
+
+Not a speed benchmark but a diagnosis. A policy (a student's run directory, or ``teacher``)
+plays seeded episodes while an imitable teacher shadows it and labels every state it visits,
+as in a DAgger rollout. The states are split by what the teacher's decision followed
+(:attr:`teachers.gatherer.GathererTeacher.decision`): a straight walk to a medikit on screen,
+one to a medikit remembered from earlier (off screen now), the path field to the known
+medikits, a break-away, or open space. Per kind it prints the share of the states, how often
+the policy's action is the teacher's best, and the mean regret (the teacher's score of its
+best action less that of the policy's, in steps). ``--memory-tics`` instead plays the teacher
+itself with memories of that many tics, to show how much its play rests on memory:
+
+    .venv/bin/python -m benchmarks.imitability --policy RUN_DIR --episodes 10
+    .venv/bin/python -m benchmarks.imitability --memory-tics 140 80 40 16 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+
+import numpy as np
+import tyro
+
+KINDS = ("medikit on screen", "remembered medikit", "path field", "break-away", "open space")
+"""What a decision followed, in the order of the table."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchArgs:
+    """Split a policy's states by what the imitable gatherer's labels there follow."""
+
+    policy: str = "teacher"
+    """A student's run directory or checkpoint, or ``teacher`` (the imitable one)."""
+    scenario: str = "health_gathering_supreme"
+    """health_gathering or health_gathering_supreme (the gatherer's scenarios)."""
+    episodes: int = 10
+    """Episodes on seeds ``seed``, ``seed + 1``, ..."""
+    seed: int = 0
+    """Seed of the first episode."""
+    memory_tics: tuple[int, ...] = ()
+    """Instead: play the imitable teacher with each of these memories (tics a medikit seen on
+    screen is remembered; its default is 140) and print the mean returns."""
+
+
+class ShadowedActor:
+    """Wraps an actor: an imitable gatherer per env labels each state the actor acts in and
+    is told the action taken (see :meth:`teachers.base.Teacher.taken`)."""
+
+    needs_engine_state = True
+
+    def __init__(self, actor, scenario: str, num_envs: int) -> None:
+        import teachers
+
+        self.actor = actor
+        self.teachers = [teachers.make(scenario, "imitable") for _ in range(num_envs)]
+        self.rows: list[tuple[str, bool, float]] = []
+        """Per state: the decision's kind, whether the actor took the best action, regret."""
+        self.remembered: list[tuple[float, float]] = []
+        """Per state whose label walks to a remembered medikit: its distance and its bearing
+        off the player's heading (degrees, absolute)."""
+
+    def reset(self, env_index: int) -> None:
+        self.actor.reset(env_index)
+        self.teachers[env_index].reset()
+
+    def act(self, observations, states):
+        inner_states = states if self.actor.needs_engine_state else None
+        actions = np.asarray(self.actor.act(observations, inner_states))
+        for env_index, state in enumerate(states):
+            if state is None:
+                continue
+            teacher = self.teachers[env_index]
+            scores = teacher.action_scores(state)
+            action = int(actions[env_index])
+            teacher.taken(action)
+            regret = float(scores.max() - scores[action])
+            kind = decision_kind(teacher, state)
+            self.rows.append((kind, action == scores.argmax(), regret))
+            if kind == KINDS[1]:
+                self.remembered.append(_distance_and_bearing(state, teacher.decision[1]))
+        return actions
+
+
+def decision_kind(teacher, state) -> str:
+    """Which of :data:`KINDS` the ``teacher``'s decision on ``state`` followed."""
+    from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, categorize
+
+    decision, goal = teacher.decision
+    if decision != "straight":
+        return {"path": KINDS[2], "escape": KINDS[3], "explore": KINDS[4]}[decision]
+    objects = state.objects
+    for i in np.flatnonzero(objects.visible).tolist():
+        x, y = objects.position[i, 0], objects.position[i, 1]
+        name = objects.name[i]
+        medikit = categorize(name) == Category.PICKUP and name not in HARMFUL_PICKUP_NAMES
+        if medikit and abs(x - goal[0]) < 16 and abs(y - goal[1]) < 16:
+            return KINDS[0]
+    return KINDS[1]
+
+
+def _distance_and_bearing(state, goal: tuple[float, float]) -> tuple[float, float]:
+    """How far ``goal`` is from the player and how many degrees off its heading."""
+    x, y = float(state.player.position[0]), float(state.player.position[1])
+    bearing = math.degrees(math.atan2(goal[1] - y, goal[0] - x)) - state.player.angle
+    return math.hypot(goal[0] - x, goal[1] - y), abs((bearing + 180.0) % 360.0 - 180.0)
+
+
+def agreement_table(rows: list[tuple[str, bool, float]]) -> str:
+    """The markdown table of :class:`ShadowedActor` rows: share, agreement and regret per kind."""
+    by_kind: dict[str, list[tuple[bool, float]]] = defaultdict(list)
+    for kind, agrees, regret in rows:
+        by_kind[kind].append((agrees, regret))
+    lines = [
+        "| the label follows | share of states | best action taken | mean regret (steps) |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind in KINDS:
+        if by_kind[kind]:
+            agrees, regrets = np.array(by_kind[kind]).T
+            share = len(agrees) / len(rows)
+            lines.append(f"| {kind} | {share:.1%} | {agrees.mean():.1%} | {regrets.mean():.2f} |")
+    return "\n".join(lines)
+
+
+def main(args: BenchArgs) -> str:
+    """Runs the diagnosis (or the memory sweep) and returns the markdown it printed."""
+    from agents.evaluation import evaluate
+    from agents.policies import load_policy
+    from envs.registry import get_spec
+
+    spec = get_spec(args.scenario)
+    if args.memory_tics:
+        lines = ["| memory (tics) | mean return |", "|---:|---:|"]
+        for tics in args.memory_tics:
+            teacher, _ = load_policy("teacher", spec, 2, teacher_mode="imitable", memory_tics=tics)
+            results = evaluate(spec, teacher, episodes=args.episodes, seed=args.seed)
+            lines.append(f"| {tics} | {np.mean(results.returns):.2f} |")
+        text = "\n".join(lines)
+    else:
+        actor, env_config = load_policy(args.policy, spec, 2, teacher_mode="imitable")
+        shadowed = ShadowedActor(actor, spec.name, 2)
+        results = evaluate(
+            spec, shadowed, episodes=args.episodes, seed=args.seed, env_config=env_config
+        )
+        text = (
+            f"{args.policy}: mean return {np.mean(results.returns):.2f} over {args.episodes} "
+            f"episodes, {len(shadowed.rows)} states\n\n{agreement_table(shadowed.rows)}"
+        )
+        if shadowed.remembered:
+            distance, bearing = np.percentile(shadowed.remembered, [50, 90], axis=0).T
+            text += (
+                f"\n\nremembered medikits walked to: median {distance[0]:.0f} units away "
+                f"(90th percentile {distance[1]:.0f}), median {bearing[0]:.0f} degrees off the "
+                f"heading (90th percentile {bearing[1]:.0f})"
+            )
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main(tyro.cli(BenchArgs, prog="python -m benchmarks.imitability"))
