@@ -41,7 +41,6 @@ class StackFrames(gym.ObservationWrapper):
         self.k = k
         self.offsets = stack_offsets(k, dilation)
         h, w, c = env.observation_space.shape
-        self._channels = c
         self.observation_space = gym.spaces.Box(0, 255, (h, w, c * k), np.uint8)
         # The last offsets[-1] + 1 frames, a ring: _newest indexes the latest.
         self._history = np.zeros((self.offsets[-1] + 1, h, w, c), np.uint8)
