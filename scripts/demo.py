@@ -2,8 +2,8 @@
 
 Trains a pixel student on defend_the_center on the CPU (about 15 minutes on 2 cores; the preset:
 DAgger with argmax labels from the imitable teacher firing only standing, mirrored samples,
-160x60 input, column-max pooling and the student's last 4 actions as input: the best measured,
-see docs/agents.md),
+160x60 input holding the frames of steps t, t-1, t-3 and t-7, column-max pooling and the
+student's last 4 actions as input: the best measured, see docs/agents.md),
 evaluates it beside its teacher and the random policy on the same fixed seeds, prints a small
 table, and says where the TensorBoard logs are and how to open them.
 """

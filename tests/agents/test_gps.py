@@ -494,8 +494,13 @@ def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_err
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
 
-    assert build_config(TrainArgs()).env.frame_stack_dilation == 1
-    assert build_config(TrainArgs(frame_stack_dilation=2)).env.frame_stack_dilation == 2
+    def dilation(**flags) -> int:
+        return build_config(TrainArgs(**flags)).env.frame_stack_dilation
+
+    assert dilation(scenario="basic") == 1
+    assert dilation(scenario="basic", frame_stack_dilation=2) == 2
+    assert dilation(scenario="defend_the_center") == 2  # its preset
+    assert dilation(scenario="defend_the_center", frame_stack_dilation=1) == 1
     with pytest.raises(UserError, match="frame-stack-dilation"):
         build_config(TrainArgs(frame_stack_dilation=0))
 
