@@ -85,7 +85,7 @@ class ShadowedActor:
 
 def decision_kind(teacher, state) -> str:
     """Which of :data:`KINDS` the ``teacher``'s decision on ``state`` followed."""
-    from envs.engine_state import HARMFUL_PICKUP_NAMES, Category, categorize
+    from teachers.gatherer import is_medikit
 
     decision, goal = teacher.decision
     if decision != "straight":
@@ -93,18 +93,18 @@ def decision_kind(teacher, state) -> str:
     objects = state.objects
     for i in np.flatnonzero(objects.visible).tolist():
         x, y = objects.position[i, 0], objects.position[i, 1]
-        name = objects.name[i]
-        medikit = categorize(name) == Category.PICKUP and name not in HARMFUL_PICKUP_NAMES
-        if medikit and abs(x - goal[0]) < 16 and abs(y - goal[1]) < 16:
+        if is_medikit(objects.name[i]) and abs(x - goal[0]) < 16 and abs(y - goal[1]) < 16:
             return KINDS[0]
     return KINDS[1]
 
 
 def _distance_and_bearing(state, goal: tuple[float, float]) -> tuple[float, float]:
     """How far ``goal`` is from the player and how many degrees off its heading."""
-    x, y = float(state.player.position[0]), float(state.player.position[1])
-    bearing = math.degrees(math.atan2(goal[1] - y, goal[0] - x)) - state.player.angle
-    return math.hypot(goal[0] - x, goal[1] - y), abs((bearing + 180.0) % 360.0 - 180.0)
+    from teachers.geometry import bearing, wrap_degrees
+
+    me = state.player.position[:2]
+    off_heading = wrap_degrees(float(bearing(me, np.array(goal))) - state.player.angle)
+    return math.hypot(goal[0] - me[0], goal[1] - me[1]), abs(off_heading)
 
 
 def agreement_table(rows: list[tuple[str, bool, float]]) -> str:

@@ -103,6 +103,11 @@ class _Kinds(dict):
 _KINDS = _Kinds()
 
 
+def is_medikit(name: str) -> bool:
+    """Whether an object named ``name`` is a helpful pickup (what the gatherer walks to)."""
+    return _KINDS[name] == 1
+
+
 def _pickup_rows(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the helpful and the harmful pickups among objects named ``names``, cached: the
     list of names changes only when an object appears or goes."""
