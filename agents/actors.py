@@ -86,6 +86,10 @@ class TeacherActor:
         for teacher, action in zip(self.teachers, actions, strict=True):
             teacher.taken(int(action))
 
+    def goals(self) -> list[tuple[float, float] | None]:
+        """Each env's teacher's :attr:`~teachers.base.Teacher.goal` after its last scores."""
+        return [t.goal for t in self.teachers]
+
     def action_scores(self, states: Sequence[EngineState | None]) -> np.ndarray:
         """The teachers' scores, ``(num_envs, num_actions)``; rows of zeros where no state."""
         rows = [

@@ -325,8 +325,8 @@ class MixingActor:
     the next states describe the game the student is really in. Because the student runs every
     step, a recurrent student's hidden state follows the real trajectory even where the teacher
     acted.
-    :attr:`last` keeps the step's scores, probabilities, teacher mask and the previous actions
-    the student saw, for the dataset writer.
+    :attr:`last` keeps the step's scores, probabilities, teacher mask, the previous actions
+    the student saw and the teachers' goals, for the dataset writer.
     """
 
     needs_engine_state = True
@@ -335,7 +335,7 @@ class MixingActor:
         self, teacher: TeacherActor, student: StudentActor, beta: float, rng: np.random.Generator
     ) -> None:
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
-        self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list] | None = None
 
     def reset(self, env_index: int) -> None:
         self.teacher.reset(env_index)
@@ -351,7 +351,7 @@ class MixingActor:
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
         self.teacher.taken(actions)
         self.student.record(actions)
-        self.last = (scores, probs, use_teacher, history)
+        self.last = (scores, probs, use_teacher, history, self.teacher.goals())
         return actions
 
 
@@ -369,9 +369,11 @@ class _Collector:
         episode_offset: int,
         enemy_columns: int,
         fields: tuple[str, ...] = FIELDS,
+        goal_sectors: int = 0,
     ) -> None:
         self.actor, self.frame_skip, self.frames_left = actor, frame_skip, frames_left
         self.episode_offset, self.enemy_columns = episode_offset, enemy_columns
+        self.goal_sectors = goal_sectors
         self.rows: dict[str, list[np.ndarray]] = {
             k: [] for k in fields if k not in ("label", "iteration")
         }
@@ -379,15 +381,16 @@ class _Collector:
         self.returns: dict[int, float] = {}
 
     def __call__(self, t: Transition) -> None:
-        scores, probs, teacher, history = self.actor.last
+        scores, probs, teacher, history, goals = self.actor.last
         keep = t.active
         states = [s for s, k in zip(t.states, keep, strict=True) if k]
+        goals = [g for g, k in zip(goals, keep, strict=True) if k]
         self.rows["observation"].append(t.observations[keep])
         if "previous_actions" in self.rows:
             self.rows["previous_actions"].append(history[keep])
         self.rows["scores"].append(scores[keep])
         self.rows["policy"].append(probs[keep])
-        self.rows["aux"].append(aux_targets(states, self.enemy_columns))
+        self.rows["aux"].append(aux_targets(states, self.enemy_columns, goals, self.goal_sectors))
         self.rows["episode"].append(t.episode[keep].astype(np.int64) + self.episode_offset)
         self.rows["teacher"].append(teacher[keep])
         for episode, reward in zip(t.episode[keep], t.rewards[keep], strict=True):
@@ -451,6 +454,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--mirror-unseen False needs a feed-forward student (it flips samples)")
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
         raise UserError("--enemy-columns must be from 2 to 127")
+    if config.student.goal_sectors and not 2 <= config.student.goal_sectors <= 127:
+        raise UserError("--goal-sectors must be 0 (no goal head) or from 2 to 127")
     if config.label not in ("softmax", "argmax"):
         raise UserError(f"--label must be softmax or argmax, not {config.label!r}")
     if not 0.0 <= config.label_smoothing < 1.0:
@@ -778,6 +783,7 @@ def _collect(
         state["episodes"],
         config.student.enemy_columns,
         dataset_fields(config),
+        config.student.goal_sectors,
     )
     calls_before, seconds_before = student.calls, student.seconds
     started = time.perf_counter()

@@ -52,6 +52,7 @@ def mirror_batch(
     labels: tf.Tensor,
     aux: tf.Tensor,
     previous: tf.Tensor | None = None,
+    goal_sectors: int = 0,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | None]:
     """The left-right mirror image of the samples, or whole sequences, where ``flip`` is true.
 
@@ -65,8 +66,11 @@ def mirror_batch(
         enemy_columns: buckets of the enemy-column target.
         observation: ``(B, H, W, C)``, or ``(B, T, H, W, C)`` sequences.
         labels: ``(B, A)`` or ``(B, T, A)``.
-        aux: ``(B, 4)`` or ``(B, T, 4)`` targets (columns :data:`agents.student.AUX_NAMES`).
+        aux: ``(B, 4)`` or ``(B, T, 4)`` targets (columns :data:`agents.student.AUX_NAMES`),
+            or 5 columns with the goal sector.
         previous: ``(B, k)`` or ``(B, T, k)`` action indices, or ``None``.
+        goal_sectors: sectors of the goal-sector target (reversed like the enemy column), if
+            ``aux`` holds it.
 
     Returns:
         ``(observation, labels, aux, previous)``, a sequence flipped at every step or at none.
@@ -79,9 +83,14 @@ def mirror_batch(
 
     observation = where(tf.reverse(observation, [-2]), observation)
     labels = where(tf.gather(labels, perm, axis=-1), labels)
-    column = aux[..., 1:2]
-    column = where(tf.where(column >= 0, enemy_columns - 1 - column, column), column)
-    aux = tf.concat([aux[..., :1], column, aux[..., 2:]], axis=-1)
+
+    def reversed_buckets(column: tf.Tensor, buckets: int) -> tf.Tensor:
+        return where(tf.where(column >= 0, buckets - 1 - column, column), column)
+
+    parts = [aux[..., :1], reversed_buckets(aux[..., 1:2], enemy_columns), aux[..., 2:4]]
+    if aux.shape[-1] > 4:
+        parts.append(reversed_buckets(aux[..., 4:5], goal_sectors))
+    aux = tf.concat(parts, axis=-1)
     if previous is not None:
         previous = where(mirrored_actions(previous, perm), previous)
     return observation, labels, aux, previous
@@ -244,6 +253,7 @@ def _imitation_step(
     if sequences and not mirror_unseen:
         raise ValueError("mirror_unseen=False flips single samples, not sequences")
     aux_names = [name for name in AUX_NAMES if name in model.output]
+    goal_sectors = model.output["goal_sector"].shape[-1] if "goal_sector" in aux_names else 0
     perm = None if mirror is None else tf.constant(list(mirror), tf.int32)
     uses_history = history_length(model) > 0
 
@@ -259,7 +269,7 @@ def _imitation_step(
             if not mirror_unseen:
                 flip = flip & (aux[:, 0] > 0)
             observation, labels, aux, previous = mirror_batch(
-                flip, perm, enemy_columns, observation, labels, aux, previous
+                flip, perm, enemy_columns, observation, labels, aux, previous, goal_sectors
             )
         weight = tf.reshape(tf.cast(batch["mask"], tf.float32), [-1]) if sequences else None
         label_weight = (

@@ -19,7 +19,10 @@ shot. Agents such as IMPALA and R2D2 feed the previous action for the same reaso
 The auxiliary heads are trained from engine-state labels the student never sees as input (as in
 Arnold's game features): whether an enemy is on screen, which horizontal screen bucket the nearest
 visible enemy is in, and health and ammo bands. :func:`aux_targets` computes them; ``-1`` marks
-"unknown" and is left out of the loss.
+"unknown" and is left out of the loss. ``goal_sectors=K`` adds a head for the bearing of the
+teacher's goal (:attr:`teachers.base.Teacher.goal`, e.g. the medikit a gatherer walks to, on
+screen or remembered) in K sectors round the player: a target that asks a recurrent student to
+remember what it saw, where the action labels alone say little about it.
 
 ``recurrent_units=N`` adds a GRU core (as in IMPALA and R2D2): the student then remembers what
 it saw earlier in the episode (an enemy that left the screen, where it came from), carries a
@@ -38,6 +41,7 @@ import tensorflow as tf
 
 from core.layers import dilated_conv_stack
 from envs.engine_state import Category, EngineState
+from teachers.geometry import bearing, wrap_degrees
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +64,10 @@ class StudentConfig:
     """add the auxiliary engine-state heads (enemy visible, enemy column, health/ammo bands)"""
     enemy_columns: int = 5
     """horizontal screen buckets of the enemy-position head"""
+    goal_sectors: int = 0
+    """sectors round the player of the goal-bearing head (0: no such head). Its target is the
+    bearing of the teacher's goal from the player's heading (:func:`goal_sector`); an odd
+    count centres a sector straight ahead"""
     pooling: str = "flatten"
     """``flatten`` the bottleneck map, or ``height_max``: its maximum over each column first"""
     previous_actions: int = 0
@@ -92,28 +100,57 @@ def aux_head_sizes(config: StudentConfig) -> dict[str, int]:
     """Auxiliary head name -> number of classes (empty when the heads are off)."""
     if not config.aux_heads:
         return {}
-    return {
+    sizes = {
         "enemy_visible": 2,
         "enemy_column": config.enemy_columns,
         "health_band": len(HEALTH_BANDS) + 1,
         "ammo_band": len(AMMO_BANDS) + 1,
     }
+    if config.goal_sectors:
+        sizes["goal_sector"] = config.goal_sectors
+    return sizes
 
 
-AUX_NAMES = ("enemy_visible", "enemy_column", "health_band", "ammo_band")
-"""Column order of the auxiliary target array written by :func:`aux_targets`."""
+AUX_NAMES = ("enemy_visible", "enemy_column", "health_band", "ammo_band", "goal_sector")
+"""Column order of the auxiliary target array written by :func:`aux_targets`. The last column,
+``goal_sector``, exists only in the datasets of students with the goal head, so the datasets of
+runs without it keep their 4 columns."""
 
 
-def aux_targets(states: Sequence[EngineState | None], enemy_columns: int = 5) -> np.ndarray:
-    """Auxiliary class labels for a batch of engine states, ``(N, 4)`` int8, ``-1`` = unknown.
+def goal_sector(state: EngineState, goal: tuple[float, float], sectors: int) -> int:
+    """Which of ``sectors`` equal sectors round the player holds ``goal``, by its bearing from
+    the player's heading.
 
-    Columns follow :data:`AUX_NAMES`. The enemy column is the horizontal bucket of the visible
-    enemy with the tallest screen box (the nearest one); it is ``-1`` when no enemy is visible.
+    Sector 0 starts straight behind and the sectors run clockwise from there: through the right,
+    straight ahead (the middle, ``sectors // 2`` when the count is odd) and the left, to sector
+    ``sectors - 1`` just left of straight behind. A left-right mirror image turns sector ``s``
+    into ``sectors - 1 - s``.
     """
-    out = np.full((len(states), len(AUX_NAMES)), -1, np.int8)
+    position = state.player.position[:2]
+    relative = wrap_degrees(float(bearing(position, np.asarray(goal))) - state.player.angle)
+    return int(np.clip((relative + 180.0) * sectors // 360.0, 0, sectors - 1))
+
+
+def aux_targets(
+    states: Sequence[EngineState | None],
+    enemy_columns: int = 5,
+    goals: Sequence[tuple[float, float] | None] | None = None,
+    goal_sectors: int = 0,
+) -> np.ndarray:
+    """Auxiliary class labels for a batch of engine states, int8, ``-1`` = unknown.
+
+    Columns follow :data:`AUX_NAMES`: ``(N, 4)``, or ``(N, 5)`` with ``goal_sectors``. The enemy
+    column is the horizontal bucket of the visible enemy with the tallest screen box (the
+    nearest one); it is ``-1`` when no enemy is visible. The goal sector is
+    :func:`goal_sector` of each state's teacher goal in ``goals``, ``-1`` where it has none.
+    """
+    columns = len(AUX_NAMES) if goal_sectors else len(AUX_NAMES) - 1
+    out = np.full((len(states), columns), -1, np.int8)
     for i, state in enumerate(states):
         if state is None:
             continue
+        if goal_sectors and goals is not None and goals[i] is not None:
+            out[i, 4] = goal_sector(state, goals[i], goal_sectors)
         objects = state.objects
         enemies = (objects.category == Category.ENEMY) & objects.visible
         out[i, 0] = int(enemies.any())

@@ -124,6 +124,10 @@ class TrainArgs:
     enemy_columns: int | None = None
     """Horizontal screen buckets of the student's auxiliary enemy-position head (finer buckets
     ask its features for finer aim). Default: the scenario's preset, else 5."""
+    goal_sectors: int | None = None
+    """Sectors round the player of an auxiliary head that learns the bearing of the teacher's
+    goal (a gatherer's medikit, on screen or remembered; 0: no such head). It asks a recurrent
+    student to remember what it saw. Default: the scenario's preset, else 0."""
     recurrent_units: int | None = None
     """Units of a GRU core between the student's dense layer and its heads (0: none). Default:
     the scenario's preset (128 on my_way_home, else 0). A recurrent student keeps a hidden
@@ -218,6 +222,7 @@ def build_config(args: TrainArgs):
                 pooling=chosen("pooling", "flatten"),
                 previous_actions=chosen("previous_actions", 0),
                 enemy_columns=chosen("enemy_columns", 5),
+                goal_sectors=chosen("goal_sectors", 0),
                 symmetric_policy=chosen("symmetric_policy", False),
                 ensemble_size=chosen("ensemble_size", 1),
             ),

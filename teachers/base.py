@@ -57,6 +57,13 @@ class Teacher:
         """Whether the teacher may use objects that are not on screen."""
         return self.mode == "omniscient"
 
+    @property
+    def goal(self) -> tuple[float, float] | None:
+        """The map point ``(x, y)`` the last scores lead toward (a medikit, say), ``None`` when
+        there is none or the teacher does not say. The student's goal-sector head learns its
+        bearing (:func:`agents.student.aux_targets`)."""
+        return None
+
     def action(self, name: str) -> int:
         """Index of the action named ``name`` (e.g. ``TURN_LEFT+ATTACK``), -1 if absent."""
         return self._index.get(name, -1)

@@ -296,12 +296,19 @@ class GathererTeacher(Teacher):
         self._turned = int(self._turn[action])
 
     @property
+    def goal(self) -> tuple[float, float] | None:
+        """The medikit the last scores led to, on screen or remembered (``None``: none known,
+        or a break-away)."""
+        if self._tic < self._escape or self._goal is None:
+            return None
+        return float(self._goal[0]), float(self._goal[1])
+
+    @property
     def decision(self) -> tuple[str, tuple[float, float] | None]:
-        """What the last scores followed (one of :data:`DECISIONS`) and the medikit it led to
-        (``None``: none, or a break-away)."""
+        """What the last scores followed (one of :data:`DECISIONS`) and :attr:`goal`."""
         if self._tic < self._escape:
             return "escape", None
-        goal = None if self._goal is None else (float(self._goal[0]), float(self._goal[1]))
+        goal = self.goal
         if self._target is not None and self._target[1] == self._tic:
             return "straight", goal
         return ("path", goal) if goal is not None else ("explore", None)

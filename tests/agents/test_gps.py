@@ -472,6 +472,42 @@ def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> N
             build_config(TrainArgs(enemy_columns=bad))
 
 
+def test_goal_sectors_reach_the_student_and_out_of_range_is_a_user_error() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).student.goal_sectors == 0  # no goal head
+    assert build_config(TrainArgs(goal_sectors=9)).student.goal_sectors == 9
+    for bad in (1, 128):
+        with pytest.raises(UserError, match="goal-sectors"):
+            build_config(TrainArgs(goal_sectors=bad))
+
+
+def test_a_goal_head_run_stores_the_sector_of_the_gatherers_medikit_and_trains_on_it(
+    tmp_path: Path,
+) -> None:
+    """health_gathering, a GRU student with the goal head: one short DAgger round."""
+    from agents.dataset import ShardedDataset
+    from agents.student import AUX_NAMES
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    args = ["--scenario", "health_gathering", "--frames", "1200", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "2", "--steps-per-iteration", "20"]
+    args += ["--validation-episodes", "0", "--recurrent-units", "16", "--mirror", "False"]
+    assert run_command(["train", *args, "--goal-sectors", "9", "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "config.json").read_text())["student"]["goal_sectors"] == 9
+    aux = ShardedDataset(run_dir / "dataset").load()["aux"]
+    assert aux.shape == (len(aux), len(AUX_NAMES))
+    sectors = aux[:, AUX_NAMES.index("goal_sector")]
+    # the teacher walks to a medikit most of the time, and they lie all round it
+    assert (sectors >= 0).mean() > 0.5 and sectors.max() < 9
+    assert len(np.unique(sectors[sectors >= 0])) >= 3
+    actor, _ = load_student_actor(run_dir, get_spec("health_gathering"))
+    assert actor.model.output["goal_sector"].shape[-1] == 9
+
+
 def test_render_resolution_reaches_the_engine_and_an_unknown_one_is_a_user_error() -> None:
     from core.errors import UserError
     from envs.factory import make_env
@@ -559,6 +595,9 @@ def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
         def taken(self, actions):
             self.actions = np.asarray(actions)
 
+        def goals(self):
+            return [None] * 3
+
     class Student:
         def history(self, num_envs):
             return np.zeros((num_envs, 0), np.int32)
@@ -593,6 +632,9 @@ def test_while_the_teacher_acts_the_recurrent_student_still_steps_its_state() ->
 
         def taken(self, actions):
             pass
+
+        def goals(self):
+            return [None] * 2
 
     model = build_student((12, 16, 4), 3, StudentConfig(recurrent_units=8, dense_units=16))
     student = StudentActor(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.student import AUX_NAMES, StudentConfig, aux_targets, build_student
+from agents.student import AUX_NAMES, StudentConfig, aux_targets, build_student, goal_sector
 from envs.engine_state import Category, EngineState, Objects, PlayerState, Walls
 
 
@@ -54,13 +54,46 @@ def test_aux_targets_find_the_nearest_visible_enemy_and_the_bands() -> None:
         None,
     ]
     targets = aux_targets(states, enemy_columns=5)
-    assert targets.dtype == np.int8 and targets.shape == (3, len(AUX_NAMES))
+    assert targets.dtype == np.int8 and targets.shape == (3, 4)  # no goal head: 4 columns
     # the taller (nearer) enemy is centred at x = 150 of 160: the rightmost bucket
     assert targets[0].tolist() == [1, 4, 3, 3]
     assert targets[1].tolist() == [0, -1, 0, 0]
     assert targets[2].tolist() == [-1, -1, -1, -1]
     # 32 buckets of 5 pixels: x = 150 is bucket 30
     assert aux_targets(states, enemy_columns=32)[0, 1] == 30
+
+
+def _facing(state: EngineState, angle: float) -> EngineState:
+    import dataclasses
+
+    return dataclasses.replace(state, player=dataclasses.replace(state.player, angle=angle))
+
+
+def test_the_goal_sector_is_the_goals_bearing_from_the_heading() -> None:
+    east = _state([], [])  # the player at the origin, facing east (angle 0)
+    # 9 sectors of 40 degrees: 0 starts straight behind, 4 is straight ahead, right below it
+    assert goal_sector(east, (100.0, 0.0), 9) == 4
+    assert goal_sector(east, (100.0, 30.0), 9) == 4  # 17 degrees left: still ahead
+    assert goal_sector(east, (0.0, 100.0), 9) == 6  # 90 degrees left
+    assert goal_sector(east, (0.0, -100.0), 9) == 2  # 90 degrees right
+    assert goal_sector(east, (-100.0, -1.0), 9) == 0  # just right of straight behind
+    assert goal_sector(east, (-100.0, 1.0), 9) == 8  # just left of it
+    north = _facing(east, 90.0)
+    assert goal_sector(north, (0.0, 100.0), 9) == 4  # the same point, now ahead
+    assert goal_sector(north, (100.0, 0.0), 9) == 2  # and east is to the right
+    # the mirror image of a bearing lies in the mirrored sector
+    for point in [(100.0, 30.0), (10.0, 100.0), (-50.0, 40.0)]:
+        left = goal_sector(east, point, 8)
+        assert goal_sector(east, (point[0], -point[1]), 8) == 8 - 1 - left
+
+
+def test_aux_targets_add_the_goal_sector_column_only_for_a_goal_head() -> None:
+    states = [_state([], []), _state([], []), None]
+    goals = [(0.0, 100.0), None, (5.0, 5.0)]
+    assert aux_targets(states, goals=goals).shape == (3, len(AUX_NAMES) - 1)  # the old layout
+    targets = aux_targets(states, goals=goals, goal_sectors=9)
+    assert targets.shape == (3, len(AUX_NAMES)) and AUX_NAMES[4] == "goal_sector"
+    assert targets[:, 4].tolist() == [6, -1, -1]  # no goal, or no state: unknown
 
 
 def test_student_maps_uint8_frames_to_policy_and_aux_logits() -> None:

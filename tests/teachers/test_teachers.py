@@ -296,11 +296,13 @@ def test_imitable_gatherer_walks_to_a_medikit_off_screen_only_as_long_as_it_reme
     assert teacher.decision == ("straight", (160.0, 0.0))
     teacher.action_scores(_unseen(seen, 14))
     assert teacher.decision == ("straight", (160.0, 0.0))  # off screen, remembered
+    assert teacher.goal == (160.0, 0.0)  # what the student's goal head learns
     teacher.action_scores(_unseen(seen, 18))
     teacher.action_scores(_unseen(seen, 42))  # seen 32 tics ago
     assert teacher.decision == (
         ("explore", None) if memory_tics < 32 else ("straight", (160.0, 0.0))
     )
+    assert teacher.goal == (None if memory_tics < 32 else (160.0, 0.0))
     omniscient = teachers.make("health_gathering_supreme", "omniscient", memory_tics=20)
     omniscient.reset()
     omniscient.action_scores(_unseen(seen, 42))
