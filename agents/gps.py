@@ -448,6 +448,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         # an impossible one fails here, before the run starts
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
     screen_resolution(config.env.render_resolution)  # an unknown one fails before the run
+    if not 5.0 <= config.env.field_of_view <= 179.0:  # the engine's own bounds
+        raise UserError("--field-of-view must be from 5 to 179 degrees")
     if config.env.frame_stack_dilation < 1:
         raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
     if not config.mirror_unseen and config.student.recurrent_units > 0:

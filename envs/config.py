@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+DOOM_FIELD_OF_VIEW = 90.0
+"""Doom's horizontal field of view in degrees."""
+
 
 @dataclasses.dataclass(frozen=True)
 class EnvConfig:
@@ -24,6 +27,12 @@ class EnvConfig:
     2 those of steps t, t-1, t-3, t-7 (see :func:`envs.frame_stack.stack_offsets`)."""
     render_resolution: str = "RES_160X120"
     """The engine's render resolution (a ``vizdoom.ScreenResolution`` name)."""
+    field_of_view: float = DOOM_FIELD_OF_VIEW
+    """The player's horizontal field of view in degrees (the engine's ``fov`` command). A wider
+    view shows what lies beside the player at the same input size, to the pixels and to the
+    labels buffer (so to what an imitable teacher counts as seen). The engine forgets it at each
+    episode start, so a view other than Doom's 90 degrees is set again there, and such an
+    episode starts one no-op tic later."""
     engine_state: bool = False
     """Turn on the objects/sectors/labels buffers so ``engine_state()`` works (teachers need it)."""
     labels: bool = True

@@ -17,7 +17,7 @@ import vizdoom as vzd
 
 from core.errors import UserError
 from envs import engine_process
-from envs.config import EnvConfig
+from envs.config import DOOM_FIELD_OF_VIEW, EnvConfig
 from envs.engine_state import (
     PLAYER_VARIABLES,
     EngineState,
@@ -173,6 +173,7 @@ class DoomEnv(gym.Env):
             try:
                 self._game.set_seed(episode_seed)
                 self._game.new_episode()
+                self._set_field_of_view()
                 break
             except ENGINE_DIED:
                 if attempt:
@@ -182,6 +183,14 @@ class DoomEnv(gym.Env):
         self._walls = None
         self._read_state()
         return self._last_obs, self._info(frames=0)
+
+    def _set_field_of_view(self) -> None:
+        """Widens (or narrows) the view after an episode start: the engine's ``fov`` command
+        runs on the next tic, so one no-op tic is played (its reward is not counted)."""
+        if self.config.field_of_view == DOOM_FIELD_OF_VIEW:
+            return
+        self._game.send_game_command(f"fov {self.config.field_of_view:g}")
+        self._game.make_action([0] * len(self._button_names), 1)
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._needs_new_episode:

@@ -111,6 +111,10 @@ class TrainArgs:
     """The engine's render resolution, a ``vizdoom.ScreenResolution`` name such as RES_320X240;
     observations are resized from it, so a width above the render's only upsamples (default:
     the env's RES_160X120)."""
+    field_of_view: float | None = None
+    """The player's horizontal field of view in degrees, 5 to 179: a wider one shows the
+    student (and what an imitable teacher counts as seen) what lies beside it, at the same
+    input size. Default: the scenario's preset, else Doom's 90."""
     frame_stack_dilation: int | None = None
     """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
     those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same
@@ -234,6 +238,7 @@ def build_config(args: TrainArgs):
                         ("height", args.height or preset.get("height")),
                         ("render_resolution", args.render_resolution),
                         ("frame_stack_dilation", chosen("frame_stack_dilation", None)),
+                        ("field_of_view", chosen("field_of_view", None)),
                     )
                     if v is not None
                 }

@@ -541,6 +541,17 @@ def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_err
         build_config(TrainArgs(frame_stack_dilation=0))
 
 
+def test_field_of_view_reaches_the_env_config_and_out_of_range_is_a_user_error() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs(scenario="basic")).env.field_of_view == 90.0
+    assert build_config(TrainArgs(field_of_view=120.0)).env.field_of_view == 120.0
+    for bad in (4.0, 180.0):
+        with pytest.raises(UserError, match="field-of-view"):
+            build_config(TrainArgs(field_of_view=bad))
+
+
 def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config

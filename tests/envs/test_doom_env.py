@@ -203,3 +203,35 @@ def test_without_the_labels_buffer_objects_are_known_but_none_is_visible():
         env.close()
     assert len(state.enemies) > 0
     assert not state.objects.visible.any() and np.isnan(state.objects.box).all()
+
+
+def _off_heading(state) -> np.ndarray:
+    """Degrees off the player's heading of each enemy on screen."""
+    from teachers.geometry import bearing, wrap_degrees
+
+    enemies = state.enemies
+    points = enemies.position[enemies.visible]
+    return np.abs(wrap_degrees(bearing(state.player.position, points) - state.player.angle))
+
+
+def test_a_wider_field_of_view_shows_more_enemies_further_off_the_heading_every_episode():
+    # defend_the_center's enemies stand round the player 72 degrees apart at first: a 90-degree
+    # view shows one of them, a 150-degree view also those at 72 degrees
+    seen = {}
+    for fov in (90.0, 150.0):
+        env = make_env("defend_the_center", engine_state=True, field_of_view=fov)
+        try:
+            for seed in (3, 4):  # the engine forgets the view at each episode start
+                env.reset(seed=seed)
+                first = env.unwrapped.engine_state()
+                angles = []
+                for _ in range(12):
+                    angles.extend(_off_heading(env.unwrapped.engine_state()))
+                    env.step(0)
+                seen[fov, seed] = (first.tic, np.array(angles))
+        finally:
+            env.close()
+    for seed in (3, 4):
+        (narrow_tic, narrow), (wide_tic, wide) = seen[90.0, seed], seen[150.0, seed]
+        assert wide_tic == narrow_tic + 1  # the no-op tic that applies the view
+        assert narrow.max() < 10 and len(wide) > len(narrow) and wide.max() > 70
