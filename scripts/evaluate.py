@@ -34,6 +34,9 @@ class EvalArgs:
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
     (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
+    field_of_view: float | None = None
+    """For `--policy random` or `teacher`: the player's horizontal field of view in degrees
+    (default: Doom's 90). A student plays with the view it was trained with."""
     json: bool = False
     """Print one JSON object instead of the table."""
     min_return: float | None = None
@@ -49,6 +52,7 @@ def main(argv: list[str]) -> int:
     from agents.evaluation import evaluate, summary
     from agents.policies import load_policy
     from core.errors import UserError
+    from envs.config import EnvConfig
     from envs.registry import get_spec
 
     spec = get_spec(args.scenario)
@@ -60,6 +64,14 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
     if args.symmetric_policy is not None and args.policy in ("random", "teacher"):
         raise UserError("--symmetric-policy is for a student run, not --policy " + args.policy)
+    if args.field_of_view is not None:
+        if args.policy not in ("random", "teacher"):
+            raise UserError(
+                "--field-of-view is for --policy random or teacher (a student plays "
+                "with the view it was trained with)"
+            )
+        if not 5.0 <= args.field_of_view <= 179.0:
+            raise UserError("--field-of-view must be from 5 to 179 degrees")
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(turning_shots=args.turning_shots)
     actor, env_config = load_policy(
@@ -71,6 +83,8 @@ def main(argv: list[str]) -> int:
         symmetric=args.symmetric_policy,
         **options,
     )
+    if args.field_of_view is not None:
+        env_config = EnvConfig(field_of_view=args.field_of_view)
     results = evaluate(
         spec,
         actor,

@@ -79,3 +79,25 @@ def test_a_student_checkpoint_that_does_not_exist_is_a_user_error():
 
 def test_unknown_command_exits_2():
     assert run_command(["fly"]) == 2
+
+
+def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, capsys, tmp_path):
+    import agents.evaluation
+
+    seen = []
+    real = agents.evaluation.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["env_config"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(agents.evaluation, "evaluate", spy)
+    flags = ["eval", "--scenario", "basic", "--policy", "teacher", "--episodes", "1", "--json"]
+    assert run_command([*flags, "--field-of-view", "120"]) == 0
+    assert seen[0].field_of_view == 120.0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 1
+    assert run_command([*flags, "--field-of-view", "200"]) == 2
+    assert "from 5 to 179" in capsys.readouterr().err
+    student = ["eval", "--scenario", "basic", "--policy", str(tmp_path), "--field-of-view", "120"]
+    assert run_command(student) == 2
+    assert "trained with" in capsys.readouterr().err
