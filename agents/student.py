@@ -121,10 +121,10 @@ def goal_sector(state: EngineState, goal: tuple[float, float], sectors: int) -> 
     """Which of ``sectors`` equal sectors round the player holds ``goal``, by its bearing from
     the player's heading.
 
-    Sector 0 starts straight behind and the sectors run clockwise from there: through the right,
-    straight ahead (the middle, ``sectors // 2`` when the count is odd) and the left, to sector
-    ``sectors - 1`` just left of straight behind. A left-right mirror image turns sector ``s``
-    into ``sectors - 1 - s``.
+    Sector 0 starts straight behind and the sectors turn from there (counterclockwise seen from
+    above) through the right, straight ahead (the middle, ``sectors // 2`` when the count is
+    odd) and the left, to sector ``sectors - 1`` just left of straight behind. A left-right
+    mirror image turns sector ``s`` into ``sectors - 1 - s``.
     """
     position = state.player.position[:2]
     relative = wrap_degrees(float(bearing(position, np.asarray(goal))) - state.player.angle)
