@@ -131,12 +131,13 @@ class TrainArgs:
     goal_sectors: int | None = None
     """Sectors round the player of an auxiliary head that learns the bearing of the teacher's
     goal (a gatherer's medikit, on screen or remembered; 0: no such head). It asks a recurrent
-    student to remember what it saw. Default: the scenario's preset, else 0."""
+    student to remember what it saw. Default: the scenario's preset (9 on
+    health_gathering_supreme), else 0."""
     recurrent_units: int | None = None
     """Units of a GRU core between the student's dense layer and its heads (0: none). Default:
-    the scenario's preset (128 on my_way_home, else 0). A recurrent student keeps a hidden
-    state per env through each episode and is trained on windows of --sequence-length steps of
-    one episode."""
+    the scenario's preset (128 on my_way_home and health_gathering_supreme, else 0). A
+    recurrent student keeps a hidden state per env through each episode and is trained on
+    windows of --sequence-length steps of one episode."""
     sequence_length: int = 16
     """Recurrent student: steps per training sequence, burn-in included; a step takes
     --batch-size // --sequence-length sequences."""

@@ -386,11 +386,16 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert build_config(TrainArgs(turning_shots=True)).turning_shots
     for name in ("defend_the_line", "health_gathering", "health_gathering_supreme"):
         recipe = build_config(TrainArgs(scenario=name))
+        supreme = name == "health_gathering_supreme"
         assert (recipe.mode, recipe.label, recipe.mirror, recipe.teacher_mode) == (
             "dagger",
             "argmax",
-            True,
+            not supreme,  # its maze is not a mirror image of itself
             "imitable",
+        )
+        # supreme's student remembers, and learns where its teacher's medikit is
+        assert (recipe.student.recurrent_units, recipe.student.goal_sectors) == (
+            (128, 9) if supreme else (0, 0)
         )
         assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
         turret = name == "defend_the_line"
