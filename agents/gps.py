@@ -36,7 +36,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -319,6 +319,21 @@ TRAIN_SEED_BASE = 1_000_000
 """Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
 
 
+class MixedStep(NamedTuple):
+    """What :class:`MixingActor` saw and did in one step, per env (for the dataset writer)."""
+
+    scores: np.ndarray
+    """the teacher's action scores, ``(N, A)``"""
+    probabilities: np.ndarray
+    """the student's pi, ``(N, A)``"""
+    teacher_acted: np.ndarray
+    """bool ``(N,)``: whether the teacher's action was taken"""
+    history: np.ndarray
+    """the previous actions the student saw, ``(N, k)``"""
+    goals: list[tuple[float, float] | None]
+    """each teacher's :attr:`~teachers.base.Teacher.goal`"""
+
+
 class MixingActor:
     """Per env and per step, the teacher acts with probability ``beta``, the student otherwise.
 
@@ -330,8 +345,7 @@ class MixingActor:
     the next states describe the game the student is really in. Because the student runs every
     step, a recurrent student's hidden state follows the real trajectory even where the teacher
     acted.
-    :attr:`last` keeps the step's scores, probabilities, teacher mask, the previous actions
-    the student saw and the teachers' goals, for the dataset writer.
+    :attr:`last` keeps the step's :class:`MixedStep` for the dataset writer.
     """
 
     needs_engine_state = True
@@ -340,7 +354,7 @@ class MixingActor:
         self, teacher: TeacherActor, student: StudentActor, beta: float, rng: np.random.Generator
     ) -> None:
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
-        self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list] | None = None
+        self.last: MixedStep | None = None
 
     def reset(self, env_index: int) -> None:
         self.teacher.reset(env_index)
@@ -356,7 +370,7 @@ class MixingActor:
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
         self.teacher.taken(actions)
         self.student.record(actions)
-        self.last = (scores, probs, use_teacher, history, self.teacher.goals())
+        self.last = MixedStep(scores, probs, use_teacher, history, self.teacher.goals())
         return actions
 
 
@@ -386,18 +400,18 @@ class _Collector:
         self.returns: dict[int, float] = {}
 
     def __call__(self, t: Transition) -> None:
-        scores, probs, teacher, history, goals = self.actor.last
+        step = self.actor.last
         keep = t.active
         states = [s for s, k in zip(t.states, keep, strict=True) if k]
-        goals = [g for g, k in zip(goals, keep, strict=True) if k]
+        goals = [g for g, k in zip(step.goals, keep, strict=True) if k]
         self.rows["observation"].append(t.observations[keep])
         if "previous_actions" in self.rows:
-            self.rows["previous_actions"].append(history[keep])
-        self.rows["scores"].append(scores[keep])
-        self.rows["policy"].append(probs[keep])
+            self.rows["previous_actions"].append(step.history[keep])
+        self.rows["scores"].append(step.scores[keep])
+        self.rows["policy"].append(step.probabilities[keep])
         self.rows["aux"].append(aux_targets(states, self.enemy_columns, goals, self.goal_sectors))
         self.rows["episode"].append(t.episode[keep].astype(np.int64) + self.episode_offset)
-        self.rows["teacher"].append(teacher[keep])
+        self.rows["teacher"].append(step.teacher_acted[keep])
         for episode, reward in zip(t.episode[keep], t.rewards[keep], strict=True):
             self.returns[int(episode)] = self.returns.get(int(episode), 0.0) + float(reward)
         self.frames += int(keep.sum()) * self.frame_skip
