@@ -57,7 +57,7 @@ from agents.student_actor import StudentActor, symmetric_mirror
 from core.checkpoint import Checkpointer
 from core.errors import UserError
 from envs.config import EnvConfig
-from envs.doom_env import screen_resolution
+from envs.doom_env import check_field_of_view, screen_resolution
 from envs.engine_state import EngineState
 
 Mode = Literal["gps", "dagger", "bc"]
@@ -467,8 +467,7 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         # an impossible one fails here, before the run starts
         symmetric_mirror(get_spec(config.scenario), True, config.student.recurrent_units > 0)
     screen_resolution(config.env.render_resolution)  # an unknown one fails before the run
-    if not 5.0 <= config.env.field_of_view <= 179.0:  # the engine's own bounds
-        raise UserError("--field-of-view must be from 5 to 179 degrees")
+    check_field_of_view(config.env.field_of_view)
     if config.env.frame_stack_dilation < 1:
         raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
     if not config.mirror_unseen and config.student.recurrent_units > 0:

@@ -289,6 +289,16 @@ class DoomEnv(gym.Env):
         return self._cached_engine_state
 
 
+def check_field_of_view(degrees: float) -> None:
+    """Checks that the engine takes ``degrees`` as a field of view (its own bounds, 5 to 179).
+
+    Raises:
+        UserError: outside them.
+    """
+    if not 5.0 <= degrees <= 179.0:
+        raise UserError("--field-of-view must be from 5 to 179 degrees")
+
+
 def screen_resolution(name: str) -> vzd.ScreenResolution:
     """The ``vizdoom.ScreenResolution`` called ``name`` (e.g. ``RES_320X240``).
 

@@ -53,6 +53,7 @@ def main(argv: list[str]) -> int:
     from agents.policies import load_policy
     from core.errors import UserError
     from envs.config import EnvConfig
+    from envs.doom_env import check_field_of_view
     from envs.registry import get_spec
 
     spec = get_spec(args.scenario)
@@ -70,8 +71,7 @@ def main(argv: list[str]) -> int:
                 "--field-of-view is for --policy random or teacher (a student plays "
                 "with the view it was trained with)"
             )
-        if not 5.0 <= args.field_of_view <= 179.0:
-            raise UserError("--field-of-view must be from 5 to 179 degrees")
+        check_field_of_view(args.field_of_view)
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(turning_shots=args.turning_shots)
     actor, env_config = load_policy(
