@@ -28,15 +28,22 @@ TEACHERS: dict[str, str] = {
 """Scenario name -> ``module:class`` of its teacher."""
 
 
-def options(turning_shots: bool = True) -> dict[str, Any]:
+def options(turning_shots: bool = True, centre_pull: float = 0.0) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
 
     Args:
         turning_shots: shooting teachers may fire while turning (see
             :class:`~teachers.shooter.ShooterTeacher`).
+        centre_pull: take_cover's dodger prices positions away from the middle of the room
+            (see :class:`~teachers.dodger.DodgerTeacher`).
     """
-    return {} if turning_shots else {"turning_shots": False}
+    chosen: dict[str, Any] = {}
+    if not turning_shots:
+        chosen["turning_shots"] = False
+    if centre_pull:
+        chosen["centre_pull"] = centre_pull
+    return chosen
 
 
 def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teacher:

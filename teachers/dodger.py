@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from core.errors import UserError
 from envs.engine_state import Category, EngineState
 from envs.registry import ScenarioSpec
 from teachers import geometry
@@ -37,10 +38,24 @@ _PROJECTILE = int(Category.PROJECTILE)
 
 
 class DodgerTeacher(Teacher):
-    """Dodges projectiles by strafing; scores are minus the predicted danger of each action."""
+    """Dodges projectiles by strafing; scores are minus the predicted danger of each action.
 
-    def __init__(self, spec: ScenarioSpec, mode: str = "omniscient") -> None:
+    Args:
+        spec: the scenario.
+        mode: ``omniscient`` or ``imitable``.
+        centre_pull: the cost of a plan (action, continuation) that ends at a side wall, growing
+            with the square of its end's distance from the middle of the room (0 in the middle).
+            Above about 0.1 it outweighs the preference for standing still, so a calm teacher
+            walks back toward the middle instead of standing where a dodge left it.
+    """
+
+    def __init__(
+        self, spec: ScenarioSpec, mode: str = "omniscient", centre_pull: float = 0.0
+    ) -> None:
         super().__init__(spec, mode)
+        if not 0.0 <= centre_pull < 1.0:
+            raise UserError(f"centre_pull must be in [0, 1), got {centre_pull}")
+        self.centre_pull = float(centre_pull)
         names = self.action_names
         self._dir = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
@@ -148,6 +163,10 @@ class DodgerTeacher(Teacher):
         # Wall proximity costs a little: cornered players have one way out.
         end = shift[..., -1]
         cost = 0.2 * np.exp(np.minimum(end - lo, hi - end) * (-1.0 / 64.0))
+        if self.centre_pull and not (math.isinf(lo) or math.isinf(hi)):
+            # Positions far from the middle cost more, so a calm teacher walks back there.
+            offset = (end - 0.5 * (lo + hi)) * (2.0 / (hi - lo))
+            cost += self.centre_pull * offset * offset
         pos, vel = self._projectiles(state, state.tic)
         if len(pos):
             # Relative to the player now, in units of MARGIN (a power of two: the scaling is
