@@ -136,9 +136,9 @@ class GPSConfig:
     turning_shots: bool = True
     """shooting teachers (defend_the_center, defend_the_line): may fire while turning; off, they
     fire only standing, which a pixel student copies more reliably"""
-    centre_pull: float = 0.0
-    """take_cover's dodger: the cost of ending its plan at the room's side wall instead of the
-    middle (0: only near-ties lean to the middle)"""
+    centre_band: float = 0.0
+    """take_cover's dodger: when calm and farther than this (map units) from the middle of the
+    room, it strafes back toward the middle (0: off; only near-ties between strafes lean there)"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
     symmetric_evaluation: bool = False
@@ -429,7 +429,7 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
     """Keyword options of the run's teacher beyond its mode (see :func:`teachers.options`)."""
     import teachers
 
-    return teachers.options(turning_shots=config.turning_shots, centre_pull=config.centre_pull)
+    return teachers.options(turning_shots=config.turning_shots, centre_band=config.centre_band)
 
 
 def resolve_config(config: GPSConfig) -> GPSConfig:

@@ -31,9 +31,9 @@ class EvalArgs:
     """For `--policy teacher`: `omniscient` or `imitable`."""
     turning_shots: bool = True
     """For `--policy teacher` on the shooting scenarios: may it fire while turning."""
-    centre_pull: float = 0.0
-    """For `--policy teacher` on take_cover: the cost of a plan that ends at a side wall instead
-    of the middle of the room (see `doomgps train --centre-pull`)."""
+    centre_band: float = 0.0
+    """For `--policy teacher` on take_cover: when calm and farther than this from the middle of
+    the room, the teacher walks back toward it (see `doomgps train --centre-band`)."""
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
     (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
             )
         check_field_of_view(args.field_of_view)
     num_envs = max(1, min(args.num_envs, args.episodes))
-    options = teachers.options(turning_shots=args.turning_shots, centre_pull=args.centre_pull)
+    options = teachers.options(turning_shots=args.turning_shots, centre_band=args.centre_band)
     actor, env_config = load_policy(
         args.policy,
         spec,

@@ -88,10 +88,10 @@ class TrainArgs:
     turning_shots: bool | None = None
     """Shooting teachers: may fire while turning. Default: the scenario's preset (False on
     defend_the_center: standing shots are easier for the student to copy)."""
-    centre_pull: float | None = None
-    """take_cover's teacher: the cost of ending its plan at a side wall instead of the middle of
-    the room, so that a calm teacher walks back to the middle (0: it only breaks near-ties
-    toward the middle). Default: the scenario's preset (0)."""
+    centre_band: float | None = None
+    """take_cover's teacher: when calm and farther than this (map units; the room is 736 wide)
+    from the middle of the room, it strafes back toward the middle instead of standing where a
+    dodge left it (0: off). Default: the scenario's preset (0)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -219,7 +219,7 @@ def build_config(args: TrainArgs):
             beta=beta,
             teacher_mode=chosen("teacher_mode", "omniscient"),
             turning_shots=chosen("turning_shots", True),
-            centre_pull=chosen("centre_pull", 0.0),
+            centre_band=chosen("centre_band", 0.0),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,

@@ -28,21 +28,21 @@ TEACHERS: dict[str, str] = {
 """Scenario name -> ``module:class`` of its teacher."""
 
 
-def options(turning_shots: bool = True, centre_pull: float = 0.0) -> dict[str, Any]:
+def options(turning_shots: bool = True, centre_band: float = 0.0) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
 
     Args:
         turning_shots: shooting teachers may fire while turning (see
             :class:`~teachers.shooter.ShooterTeacher`).
-        centre_pull: take_cover's dodger prices positions away from the middle of the room
-            (see :class:`~teachers.dodger.DodgerTeacher`).
+        centre_band: take_cover's dodger walks back toward the middle of the room when calm and
+            farther than this from it (see :class:`~teachers.dodger.DodgerTeacher`).
     """
     chosen: dict[str, Any] = {}
     if not turning_shots:
         chosen["turning_shots"] = False
-    if centre_pull:
-        chosen["centre_pull"] = centre_pull
+    if centre_band:
+        chosen["centre_band"] = centre_band
     return chosen
 
 

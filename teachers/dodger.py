@@ -43,19 +43,21 @@ class DodgerTeacher(Teacher):
     Args:
         spec: the scenario.
         mode: ``omniscient`` or ``imitable``.
-        centre_pull: the cost of a plan (action, continuation) that ends at a side wall, growing
-            with the square of its end's distance from the middle of the room (0 in the middle).
-            Above about 0.1 it outweighs the preference for standing still, so a calm teacher
-            walks back toward the middle instead of standing where a dodge left it.
+        centre_band: when standing is best, the player is farther than this (map units) from
+            the middle of the room, and the strafe toward the middle scores within
+            :data:`CENTRE_TIE` of standing, the teacher strafes back toward the middle instead of
+            standing where a dodge left it (0: off; the room is 736 units wide). The score of an
+            action is that of its best continuation, so a position cost alone would not do it:
+            "stand now, walk back later" always scores about as well, and later never comes.
     """
 
     def __init__(
-        self, spec: ScenarioSpec, mode: str = "omniscient", centre_pull: float = 0.0
+        self, spec: ScenarioSpec, mode: str = "omniscient", centre_band: float = 0.0
     ) -> None:
         super().__init__(spec, mode)
-        if not 0.0 <= centre_pull < 1.0:
-            raise UserError(f"centre_pull must be in [0, 1), got {centre_pull}")
-        self.centre_pull = float(centre_pull)
+        if not (centre_band >= 0.0 and math.isfinite(centre_band)):
+            raise UserError(f"centre_band must be a distance >= 0 (0: off), got {centre_band}")
+        self.centre_band = float(centre_band)
         names = self.action_names
         self._dir = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
@@ -163,10 +165,6 @@ class DodgerTeacher(Teacher):
         # Wall proximity costs a little: cornered players have one way out.
         end = shift[..., -1]
         cost = 0.2 * np.exp(np.minimum(end - lo, hi - end) * (-1.0 / 64.0))
-        if self.centre_pull and not (math.isinf(lo) or math.isinf(hi)):
-            # Positions far from the middle cost more, so a calm teacher walks back there.
-            offset = (end - 0.5 * (lo + hi)) * (2.0 / (hi - lo))
-            cost += self.centre_pull * offset * offset
         pos, vel = self._projectiles(state, state.tic)
         if len(pos):
             # Relative to the player now, in units of MARGIN (a power of two: the scaling is
@@ -188,15 +186,18 @@ class DodgerTeacher(Teacher):
         cost += still
         # No wall on either side (an open test map): no middle to prefer.
         centre = 0.0 if math.isinf(lo) and math.isinf(hi) else 0.5 * (lo + hi)
-        return tie_broken_scores(cost, self._left, self._right, centre)
+        return tie_broken_scores(cost, self._left, self._right, centre, self.centre_band)
 
 
-def tie_broken_scores(cost: np.ndarray, left: int, right: int, centre: float) -> np.ndarray:
+def tie_broken_scores(
+    cost: np.ndarray, left: int, right: int, centre: float, band: float = 0.0
+) -> np.ndarray:
     """The dodger's action scores from the costs of (first action, continuation).
 
     Each first action scores minus the cost of its best continuation; when a strafe is best and
     the other strafe scores within :data:`CENTRE_TIE` of it, the one toward the middle of the
-    room wins.
+    room wins. With a ``band``, so does the strafe toward the middle when another action is best
+    by less than :data:`CENTRE_TIE` and the middle is farther than ``band`` away.
 
     Args:
         cost: ``(A, C)`` costs.
@@ -204,6 +205,8 @@ def tie_broken_scores(cost: np.ndarray, left: int, right: int, centre: float) ->
         right: index of the action that strafes right.
         centre: the middle of the room along the strafe axis, relative to the player
             (positive: to the left).
+        band: distance from the middle beyond which a near-tie with any action walks back toward
+            it (0: off).
 
     Returns:
         ``(A,)`` scores, higher is better.
@@ -213,4 +216,8 @@ def tie_broken_scores(cost: np.ndarray, left: int, right: int, centre: float) ->
     if best in (left, right) and abs(scores[left] - scores[right]) < CENTRE_TIE:
         toward, away = (left, right) if centre > 0.0 else (right, left)
         scores[toward] = max(scores[toward], scores[away]) + TIE_BONUS
+    elif band and abs(centre) > band and best not in (left, right):
+        toward = left if centre > 0.0 else right
+        if scores[best] - scores[toward] < CENTRE_TIE:
+            scores[toward] = scores[best] + TIE_BONUS
     return scores

@@ -673,6 +673,23 @@ def test_turning_shots_off_for_a_teacher_without_them_fails_before_a_run_starts(
     assert not any(tmp_path.iterdir())  # no run directory was made
 
 
+def test_a_centre_band_reaches_take_cover_s_teacher_and_is_refused_elsewhere(
+    tmp_path: Path, capsys
+) -> None:
+    from scripts.train import TrainArgs, build_config
+
+    config = build_config(TrainArgs(scenario="take_cover", centre_band=96.0))
+    assert (
+        config.centre_band == 96.0
+        and build_config(TrainArgs(scenario="take_cover")).centre_band == 0.0
+    )
+    argv = ["train", "--scenario", "defend_the_center", "--centre-band", "96"]
+    assert run_command([*argv, "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no option 'centre_band'" in err[0]
+    assert not any(tmp_path.iterdir())
+
+
 def test_with_validation_episodes_the_result_is_the_iterate_best_on_the_validation_seeds(
     tmp_path: Path, capsys
 ) -> None:

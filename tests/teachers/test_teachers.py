@@ -539,3 +539,74 @@ def test_a_standing_shooter_keeps_turning_when_stopping_first_is_no_quicker():
     scores = teacher.action_scores(_turret_state(14, enemy, ammo=26, angle=yaw))
     assert _turn(teacher, scores) == "right"
     assert scores[teacher.action("TURN_RIGHT")] - scores[teacher.action("NOOP")] < 0.1  # a tie
+
+
+def _calm_room_state(y: float):
+    """take_cover's room without fireballs: side walls at y = 16 and 752 (its strafe axis), the
+    player at ``y`` facing east (MOVE_LEFT goes toward larger y)."""
+    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+
+    names = ("DoomPlayer",)
+    objects = Objects(
+        id=np.array([1]),
+        name=names,
+        category=np.array([categorize(n) for n in names], np.int8),
+        position=np.array([[0, y, 0]], np.float32),
+        angle=np.zeros(1, np.float32),
+        velocity=np.zeros((1, 3), np.float32),
+        visible=np.zeros(1, bool),
+        box=np.full((1, 4), np.nan, np.float32),
+    )
+    walls = Walls(
+        segments=np.array([[-64, 0, 1024, 0], [-64, 768, 1024, 768]], np.float32),
+        blocking=np.ones(2, bool),
+        one_sided=np.ones(2, bool),
+    )
+    player = PlayerState(
+        position=np.array([0, y, 0], np.float32),
+        angle=0.0,
+        velocity=np.zeros(3, np.float32),
+        health=100.0,
+        armor=0.0,
+        ammo=0.0,
+        weapon=1,
+    )
+    return EngineState(tic=0, player=player, objects=objects, walls=walls, screen_size=(160, 120))
+
+
+@pytest.mark.parametrize(("y", "way"), [(120.0, "MOVE_LEFT"), (650.0, "MOVE_RIGHT")])
+def test_a_calm_dodger_with_a_centre_band_walks_back_toward_the_middle(y, way):
+    still = teachers.make("take_cover", "imitable")
+    pulled = teachers.make("take_cover", "imitable", centre_band=64.0)
+    assert still.action_names[int(np.argmax(still.action_scores(_calm_room_state(y))))] == "NOOP"
+    scores = pulled.action_scores(_calm_room_state(y))
+    assert pulled.action_names[int(np.argmax(scores))] == way
+
+
+def test_a_dodger_with_a_centre_band_stands_still_inside_it():
+    pulled = teachers.make("take_cover", "imitable", centre_band=64.0)
+    for y in (384.0, 384.0 - 60.0, 384.0 + 60.0):
+        pulled.reset()
+        scores = pulled.action_scores(_calm_room_state(y))
+        assert pulled.action_names[int(np.argmax(scores))] == "NOOP"
+
+
+def test_centre_band_is_a_take_cover_option_in_its_range():
+    assert teachers.options() == {}
+    assert teachers.options(centre_band=64.0) == {"centre_band": 64.0}
+    with pytest.raises(UserError, match="centre_band must be a distance"):
+        teachers.make("take_cover", "imitable", centre_band=-1.0)
+    with pytest.raises(UserError, match="no option 'centre_band'"):
+        teachers.make("defend_the_center", "imitable", centre_band=64.0)
+
+
+def test_a_centre_band_turns_only_near_ties_with_standing_into_a_walk_back():
+    left, right = 1, 2
+    calm = np.array([[0.01, 0.02, 0.02], [0.02, 0.03, 0.03], [0.02, 0.03, 0.03]])
+    assert dodger.tie_broken_scores(calm, left, right, centre=200.0, band=64.0).argmax() == left
+    assert dodger.tie_broken_scores(calm, left, right, centre=-200.0, band=64.0).argmax() == right
+    assert dodger.tie_broken_scores(calm, left, right, centre=40.0, band=64.0).argmax() == 0
+    # Standing dodges a fireball that walking back would meet: the dodge wins.
+    danger = calm.copy()
+    danger[left] += 1.0
+    assert dodger.tie_broken_scores(danger, left, right, centre=200.0, band=64.0).argmax() == 0
