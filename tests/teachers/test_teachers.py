@@ -164,9 +164,24 @@ def test_a_timeout_always_ends_the_episode(scenario):
         env.close()
 
 
+def _player(y: float = 0.0, angle: float = 0.0, health: float = 100.0, ammo: float = 0.0):
+    """The player at ``(0, y)``, standing still, facing ``angle`` degrees."""
+    from envs.engine_state import PlayerState
+
+    return PlayerState(
+        position=np.array([0.0, y, 0.0], np.float32),
+        angle=angle,
+        velocity=np.zeros(3, np.float32),
+        health=health,
+        armor=0.0,
+        ammo=ammo,
+        weapon=1,
+    )
+
+
 def _state(tic: int, fireball_xy, visible: bool):
     """A take_cover-like state: the player at the origin facing east, one fireball flying at it."""
-    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+    from envs.engine_state import EngineState, Objects, Walls, categorize
 
     names = ("DoomPlayer", "DoomImpBall")
     box = np.full((2, 4), np.nan, np.float32)
@@ -188,15 +203,7 @@ def _state(tic: int, fireball_xy, visible: bool):
         blocking=np.ones(2, bool),
         one_sided=np.ones(2, bool),
     )
-    player = PlayerState(
-        position=np.zeros(3, np.float32),
-        angle=0.0,
-        velocity=np.zeros(3, np.float32),
-        health=100.0,
-        armor=0.0,
-        ammo=0.0,
-        weapon=1,
-    )
+    player = _player()
     return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
@@ -231,7 +238,7 @@ def test_dodger_breaks_a_near_tie_between_strafes_toward_the_middle_of_the_room(
 
 def _pickup_state(items):
     """A square room (512 units), the player at its centre facing east, and ``items``."""
-    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+    from envs.engine_state import EngineState, Objects, Walls, categorize
 
     names = ("DoomPlayer", *(name for name, _ in items))
     n = len(names)
@@ -254,15 +261,7 @@ def _pickup_state(items):
         blocking=np.ones(4, bool),
         one_sided=np.ones(4, bool),
     )
-    player = PlayerState(
-        position=np.zeros(3, np.float32),
-        angle=0.0,
-        velocity=np.zeros(3, np.float32),
-        health=50.0,
-        armor=0.0,
-        ammo=0.0,
-        weapon=1,
-    )
+    player = _player(health=50.0)
     return EngineState(tic=10, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
@@ -385,7 +384,7 @@ def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
 def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0):
     """A defend_the_center-like state: the player at the origin facing ``angle`` degrees (0:
     east); ``enemies`` are ``(x, y, visible)`` demons."""
-    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+    from envs.engine_state import EngineState, Objects, Walls, categorize
 
     names = ("DoomPlayer", *("Demon" for _ in enemies))
     n = len(names)
@@ -409,15 +408,7 @@ def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0):
         blocking=np.ones(4, bool),
         one_sided=np.ones(4, bool),
     )
-    player = PlayerState(
-        position=np.zeros(3, np.float32),
-        angle=angle,
-        velocity=np.zeros(3, np.float32),
-        health=100.0,
-        armor=0.0,
-        ammo=ammo,
-        weapon=1,
-    )
+    player = _player(angle=angle, ammo=ammo)
     return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
@@ -544,7 +535,7 @@ def test_a_standing_shooter_keeps_turning_when_stopping_first_is_no_quicker():
 def _calm_room_state(y: float):
     """take_cover's room without fireballs: side walls at y = 16 and 752 (its strafe axis), the
     player at ``y`` facing east (MOVE_LEFT goes toward larger y)."""
-    from envs.engine_state import EngineState, Objects, PlayerState, Walls, categorize
+    from envs.engine_state import EngineState, Objects, Walls, categorize
 
     names = ("DoomPlayer",)
     objects = Objects(
@@ -562,15 +553,7 @@ def _calm_room_state(y: float):
         blocking=np.ones(2, bool),
         one_sided=np.ones(2, bool),
     )
-    player = PlayerState(
-        position=np.array([0, y, 0], np.float32),
-        angle=0.0,
-        velocity=np.zeros(3, np.float32),
-        health=100.0,
-        armor=0.0,
-        ammo=0.0,
-        weapon=1,
-    )
+    player = _player(y)
     return EngineState(tic=0, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
