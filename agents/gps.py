@@ -123,6 +123,9 @@ class GPSConfig:
     mirror_unseen: bool = True
     """with ``mirror``: also mirror samples with no enemy on screen (off: a teacher's fixed scan
     direction stays one direction in the data)"""
+    random_shift: int = 0
+    """train on images moved by a random offset of up to this many pixels along height and width
+    (:func:`agents.learner.random_shift`; a recurrent student's sequence moves as one; 0: off)"""
     kl_target: float = 0.3
     """gps: the mean KL(q || pi) per state (nats) that the dual variable eta aims for"""
     eta_init: float = 0.0
@@ -474,6 +477,12 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     check_field_of_view(config.env.field_of_view)
     if config.env.frame_stack_dilation < 1:
         raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
+    largest_shift = min(config.env.height, config.env.width) // 2 - 1
+    if not 0 <= config.random_shift <= largest_shift:
+        raise UserError(
+            f"--random-shift must be from 0 (off) to {largest_shift} pixels, "
+            f"got {config.random_shift}"
+        )
     if not config.mirror_unseen and config.student.recurrent_units > 0:
         raise UserError("--mirror-unseen False needs a feed-forward student (it flips samples)")
     if not 2 <= config.student.enemy_columns <= 127:  # the dataset stores it as int8
@@ -636,6 +645,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             config.student.enemy_columns,
             average,
             config.mirror_unseen,
+            config.random_shift,
         ),
         stream,
         config=TrainerConfig(

@@ -96,6 +96,35 @@ def mirror_batch(
     return observation, labels, aux, previous
 
 
+def random_shift(observation: tf.Tensor, pad: int, sequences: bool = False) -> tf.Tensor:
+    """Each image moved by its own random whole-pixel offset, up to ``pad`` both ways along
+    height and width; the border pixels fill the uncovered edge (DrQ's random shift, Kostrikov
+    et al. 2020, without the padded copy).
+
+    Args:
+        observation: ``(B, H, W, C)`` images, or ``(B, T, H, W, C)`` sequences (``sequences``).
+        pad: the largest offset in pixels (0: the images unchanged).
+        sequences: one offset per sequence, the same at every step, so the motion between its
+            frames is kept.
+
+    Returns:
+        The shifted images, of ``observation``'s shape and dtype.
+    """
+    if pad == 0:
+        return observation
+    height_axis = 2 if sequences else 1
+    height, width = observation.shape[height_axis], observation.shape[height_axis + 1]
+    offsets = tf.random.uniform([tf.shape(observation)[0], 2], -pad, pad + 1, tf.int32)
+
+    def source(size: int, offset: tf.Tensor) -> tf.Tensor:  # (B, size) source indices
+        return tf.clip_by_value(tf.range(size)[None, :] - offset[:, None], 0, size - 1)
+
+    observation = tf.gather(
+        observation, source(height, offsets[:, 0]), axis=height_axis, batch_dims=1
+    )
+    return tf.gather(observation, source(width, offsets[:, 1]), axis=height_axis + 1, batch_dims=1)
+
+
 def _members(outputs: Mapping[str, tf.Tensor], name: str) -> tf.Tensor:
     """Head ``name``'s float32 logits per ensemble member, ``(N, K, C)`` (``K = 1``: a single
     network)."""
@@ -181,6 +210,7 @@ def gps_step(
     enemy_columns: int = 5,
     average: WeightAverage | None = None,
     mirror_unseen: bool = True,
+    shift: int = 0,
 ) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}`` (and ``"previous_actions"``
     when the student takes them).
@@ -200,7 +230,9 @@ def gps_step(
     the members, so each member fits the labels alone. A batch with a ``"weight"`` column
     (:func:`agents.labels.choice_weights`) weighs each row's policy loss by it: the states where
     the teacher's choice matters count more. With ``average``, its moving average of the
-    weights is updated after each step.
+    weights is updated after each step. With ``shift``, each sample's image is moved by up to
+    that many pixels (:func:`random_shift`), a regulariser for a student that fits its rows
+    but not the states it meets next.
 
     Returns:
         A step function returning ``loss`` (policy cross-entropy), ``kl`` (``KL(q || pi)``),
@@ -208,7 +240,7 @@ def gps_step(
         ``aux_<name>_accuracy``, ``total_loss`` and ``grad_norm``.
     """
     return _imitation_step(
-        model, optimizer, aux_weight, mirror, enemy_columns, average, False, mirror_unseen
+        model, optimizer, aux_weight, mirror, enemy_columns, average, False, mirror_unseen, shift
     )
 
 
@@ -220,6 +252,7 @@ def gps_sequence_step(
     enemy_columns: int = 5,
     average: WeightAverage | None = None,
     mirror_unseen: bool = True,
+    shift: int = 0,
 ) -> callable:
     """:func:`gps_step` for a recurrent student, on a batch of sequences (a
     :class:`SwappableStream` with a ``sequence_length``): ``(B, T, ...)`` tensors and ``mask``.
@@ -229,13 +262,14 @@ def gps_sequence_step(
     and metrics are the means over the steps weighted by ``mask`` (0 on burn-in steps and
     padding), so burn-in steps only warm up the state (gradients still flow through them, as in
     truncated backpropagation through time). With ``mirror``, each *sequence* is flipped with
-    probability 1/2, at every step alike.
+    probability 1/2, at every step alike, and with ``shift`` each sequence is moved by one
+    random offset at every step.
 
     Returns:
         A step function returning the metrics of :func:`gps_step`.
     """
     return _imitation_step(
-        model, optimizer, aux_weight, mirror, enemy_columns, average, True, mirror_unseen
+        model, optimizer, aux_weight, mirror, enemy_columns, average, True, mirror_unseen, shift
     )
 
 
@@ -248,6 +282,7 @@ def _imitation_step(
     average: WeightAverage | None,
     sequences: bool,
     mirror_unseen: bool,
+    shift: int = 0,
 ) -> callable:
     """The step of :func:`gps_step` (``sequences=False``) and :func:`gps_sequence_step`."""
     if sequences and not mirror_unseen:
@@ -271,6 +306,7 @@ def _imitation_step(
             observation, labels, aux, previous = mirror_batch(
                 flip, perm, enemy_columns, observation, labels, aux, previous, goal_sectors
             )
+        observation = random_shift(observation, shift, sequences)
         weight = tf.reshape(tf.cast(batch["mask"], tf.float32), [-1]) if sequences else None
         label_weight = (
             tf.reshape(tf.cast(batch["weight"], tf.float32), [-1]) if "weight" in batch else None

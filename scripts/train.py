@@ -76,6 +76,10 @@ class TrainArgs:
     """With --mirror: also mirror the samples with no enemy on screen (False: never those, so a
     teacher's fixed scan direction is not mirrored into its opposite). Default: the preset, else
     True."""
+    random_shift: int | None = None
+    """Train on images moved by a random offset of up to this many pixels (edges filled with
+    the border; one offset per sequence of a recurrent student): a regulariser against
+    fitting the rows seen, as DrQ's. Default: the scenario's preset, else 0 (off)."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
@@ -204,6 +208,7 @@ def build_config(args: TrainArgs):
             weight_floor=args.weight_floor,
             mirror=chosen("mirror", False),
             mirror_unseen=chosen("mirror_unseen", True),
+            random_shift=chosen("random_shift", 0),
             frames=args.frames or preset["frames"],
             episodes_per_iteration=args.episodes_per_iteration or preset["episodes_per_iteration"],
             steps_per_iteration=args.steps_per_iteration or preset["steps_per_iteration"],

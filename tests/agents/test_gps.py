@@ -567,6 +567,17 @@ def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -
         build_config(TrainArgs(mirror_unseen=False, recurrent_units=16))
 
 
+def test_a_random_shift_reaches_the_config_and_one_as_wide_as_half_the_image_is_refused() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).random_shift == 0
+    assert build_config(TrainArgs(random_shift=4)).random_shift == 4
+    for bad in (-1, 30):  # the 60-pixel-high image allows up to 29
+        with pytest.raises(UserError, match=r"random-shift must be from 0 \(off\) to 29 pixels"):
+            build_config(TrainArgs(random_shift=bad))
+
+
 def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_error() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config

@@ -247,6 +247,63 @@ def test_mirrored_training_turns_toward_an_enemy_on_a_side_it_never_saw() -> Non
     assert np.argmax(_probabilities(model, right)) == 2  # TURN_RIGHT: only mirrored copies say so
 
 
+def _offset(shifted: np.ndarray, image: np.ndarray, pad: int) -> tuple[int, int] | None:
+    """The (down, right) offset by which ``image`` (H, W, ...) moved to ``shifted``, its edges
+    filled with its border pixels; ``None`` if no offset up to ``pad`` gives it."""
+    height, width = image.shape[:2]
+    found = [
+        (dy, dx)
+        for dy in range(-pad, pad + 1)
+        for dx in range(-pad, pad + 1)
+        if np.array_equal(
+            shifted,
+            image[np.clip(np.arange(height) - dy, 0, height - 1)][
+                :, np.clip(np.arange(width) - dx, 0, width - 1)
+            ],
+        )
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def test_a_random_shift_moves_each_image_whole_by_its_own_offset_within_the_pad() -> None:
+    from agents.learner import random_shift
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 12, 16, 4), dtype=np.uint8)
+    shifted = random_shift(images, 3).numpy()
+    offsets = [_offset(shifted[b], images[b], 3) for b in range(len(images))]
+    assert None not in offsets  # every image moved whole, its edge filled with its border
+    assert len(set(offsets)) > 20  # each its own offset (49 possible)
+    assert {dy for dy, _ in offsets} == set(range(-3, 4)) == {dx for _, dx in offsets}
+    np.testing.assert_array_equal(random_shift(images, 0), images)  # 0: off
+
+
+def test_a_random_shift_moves_a_sequence_by_one_offset_at_every_step() -> None:
+    from agents.learner import random_shift
+
+    rng = np.random.default_rng(1)
+    sequences = rng.integers(0, 256, (16, 5, 12, 16, 2), dtype=np.uint8)
+    shifted = random_shift(sequences, 2, sequences=True).numpy()
+    for b in range(len(sequences)):
+        steps = {_offset(shifted[b, t], sequences[b, t], 2) for t in range(5)}
+        assert len(steps) == 1 and None not in steps
+
+
+def test_a_student_trained_with_random_shifts_still_fits_its_labels() -> None:
+    n = 64
+    obs = np.zeros((n, 60, 80, 4), np.uint8)
+    obs[: n // 2, 20:40, 10:30, :] = 255  # an enemy on the left: turn left; else no-op
+    labels = np.zeros((n, 3), np.float32)
+    labels[: n // 2, 1] = 1.0
+    labels[n // 2 :, 0] = 1.0
+    aux = np.tile(np.array([1, 0, 3, 3], np.int8), (n, 1))
+    model, last = _fit({"observation": obs, "label": labels, "aux": aux}, 3, steps=80, shift=4)
+    assert last["accuracy"] == 1.0
+    moved = np.zeros((1, 60, 80, 4), np.uint8)
+    moved[:, 23:43, 13:33, :] = 255  # the enemy 3 pixels lower and to the right
+    assert np.argmax(_probabilities(model, moved)) == 1
+
+
 def test_without_mirror_unseen_a_fixed_scan_with_nothing_on_screen_is_not_mirrored() -> None:
     n = 64
     empty = np.full((n, 60, 80, 4), 100, np.uint8)  # nothing on screen (its own mirror image)
