@@ -567,12 +567,15 @@ def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -
         build_config(TrainArgs(mirror_unseen=False, recurrent_units=16))
 
 
-def test_a_random_shift_reaches_the_config_and_one_as_wide_as_half_the_image_is_refused() -> None:
+def test_a_random_shift_comes_from_the_flag_or_the_preset_and_half_the_image_is_refused() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
 
     assert build_config(TrainArgs()).random_shift == 0
     assert build_config(TrainArgs(random_shift=4)).random_shift == 4
+    supreme = TrainArgs(scenario="health_gathering_supreme")
+    assert build_config(supreme).random_shift == 4  # its preset
+    assert build_config(dataclasses.replace(supreme, random_shift=0)).random_shift == 0
     for bad in (-1, 30):  # the 60-pixel-high image allows up to 29
         with pytest.raises(UserError, match=r"random-shift must be from 0 \(off\) to 29 pixels"):
             build_config(TrainArgs(random_shift=bad))
