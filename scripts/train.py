@@ -80,7 +80,7 @@ class TrainArgs:
     """Train on images moved by a random offset of up to this many pixels (edges filled with
     the border; one offset per sequence of a recurrent student): a regulariser against
     fitting the rows seen, as DrQ's. Default: the scenario's preset (4 on
-    health_gathering_supreme), else 0 (off)."""
+    health_gathering_supreme and deadly_corridor), else 0 (off)."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"

@@ -574,7 +574,8 @@ def test_a_random_shift_comes_from_the_flag_or_the_preset_and_half_the_image_is_
     assert build_config(TrainArgs()).random_shift == 0
     assert build_config(TrainArgs(random_shift=4)).random_shift == 4
     supreme = TrainArgs(scenario="health_gathering_supreme")
-    assert build_config(supreme).random_shift == 4  # its preset
+    assert build_config(supreme).random_shift == 4  # its preset, as deadly_corridor's
+    assert build_config(TrainArgs(scenario="deadly_corridor")).random_shift == 4
     assert build_config(dataclasses.replace(supreme, random_shift=0)).random_shift == 0
     for bad in (-1, 30):  # the 60-pixel-high image allows up to 29
         with pytest.raises(UserError, match=r"random-shift must be from 0 \(off\) to 29 pixels"):
