@@ -266,8 +266,8 @@ recipe with the wide input, 4 episodes a round (its teacher's episodes last ~9,5
 evaluation every 2 rounds: 11% of its teacher at 100k frames, 14% at 218k (the iterate best on
 validation; one seed, not on course for 90%). health_gathering_supreme and deadly_corridor use
 the recipe with the iteration sizes measured there (deadly_corridor, whose episodes last ~85 steps:
-16 episodes a round) and images shifted by up to 4 pixels (deadly_corridor: 79.1% chosen on
-validation and 80.3% for the last iterates at 120k over 3 seeds, against 67.4% and 70.2% at 260k
+16 episodes a round) and images shifted by up to 4 pixels (deadly_corridor: 94.6% chosen on
+validation and 102.3% for the last iterates at 260k over 3 seeds, against 67.4% and 70.2%
 without the shifts). Supreme's student is a GRU with the goal-sector head and no mirrored samples
 (its maze is not symmetric), trained on images shifted by up to 4 pixels: 89.5% of its teacher at
 its 300k frames over 3 seeds, against 76.1% without the shifts (84.4% at 120k, a high point of a
