@@ -256,7 +256,7 @@ def load_student_actor(
         path: a run directory or checkpoint.
         spec: the scenario it is evaluated on.
         symmetric: act with the left-right symmetric policy (:func:`agents.student.policy_logits`);
-            ``None``: as the run was evaluated (:func:`agents.gps.evaluates_symmetric`).
+            ``None``: as the run was evaluated (:func:`agents.config.evaluates_symmetric`).
 
     Raises:
         UserError: not a student run, no/corrupt checkpoint, trained on another scenario, or a
@@ -268,7 +268,7 @@ def load_student_actor(
         raise UserError(f"{path} was trained on {config['scenario']}, not {spec.name}")
     env_config = dataclasses.replace(env_config, engine_state=False, engine_state_in_info=False)
     if symmetric is None:
-        from agents.gps import evaluates_symmetric
+        from agents.config import evaluates_symmetric
 
         symmetric = evaluates_symmetric(config)
     mirror = symmetric_mirror(spec, symmetric, recurrent_units(model) > 0)

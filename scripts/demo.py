@@ -62,7 +62,8 @@ def table(result: dict) -> str:
 def main(argv: list[str]) -> int:
     """Trains, evaluates and prints the comparison."""
     args = tyro.cli(DemoArgs, args=argv, prog="doomgps demo")
-    from agents.gps import evaluates_symmetric, run_gps
+    from agents.config import evaluates_symmetric
+    from agents.gps import run_gps
     from core.run_dir import make_run_dir, save_config
     from scripts.train import TrainArgs, build_config
 

@@ -172,8 +172,9 @@ class TrainArgs:
 
 
 def build_config(args: TrainArgs):
-    """The run's :class:`agents.gps.GPSConfig`: the scenario's preset overridden by the flags."""
-    from agents.gps import PRESETS, GPSConfig, resolve_config
+    """The run's :class:`agents.config.GPSConfig`: the scenario's preset overridden by the flags."""
+    from agents.config import GPSConfig, resolve_config
+    from agents.presets import PRESETS
     from agents.schedules import BetaSchedule
     from agents.student import StudentConfig
     from envs.config import EnvConfig
@@ -261,7 +262,7 @@ def build_config(args: TrainArgs):
 
 def load_run_config(run_dir: Path, frames: int | None):
     """The saved config of ``run_dir`` (budget raised to ``frames`` when given)."""
-    from agents.gps import GPSConfig
+    from agents.config import GPSConfig
     from agents.schedules import BetaSchedule
     from agents.student import StudentConfig
     from core.run_dir import load_config_dict

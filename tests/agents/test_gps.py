@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
@@ -360,73 +359,6 @@ def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
 
 
-def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() -> None:
-    from scripts.train import TrainArgs, build_config
-
-    center = build_config(TrainArgs())
-    assert (center.scenario, center.mode, center.label, center.mirror) == (
-        "defend_the_center",
-        "dagger",
-        "argmax",
-        True,
-    )
-    basic = build_config(TrainArgs(scenario="basic"))
-    assert (basic.mode, basic.label, basic.mirror) == ("gps", "softmax", False)
-    assert build_config(TrainArgs(mode="gps", label="softmax", mirror=False)).mode == "gps"
-    assert (center.teacher_mode, basic.teacher_mode) == ("imitable", "omniscient")
-    assert build_config(TrainArgs(teacher_mode="omniscient")).teacher_mode == "omniscient"
-    assert (center.env.width, center.env.height, basic.env.width) == (160, 60, 80)
-    assert (center.student.pooling, center.student.previous_actions) == ("height_max", 4)
-    assert (basic.student.pooling, basic.student.previous_actions) == ("flatten", 0)
-    assert (center.episodes_per_iteration, center.eval_every, basic.eval_every) == (2, 4, 2)
-    assert (center.turning_shots, basic.turning_shots) == (False, True)
-    assert (center.symmetric_evaluation, basic.symmetric_evaluation) == (True, False)
-    assert not center.student.symmetric_policy  # the rollouts stay plain
-    assert (center.validation_episodes, basic.validation_episodes) == (20, 0)
-    assert build_config(TrainArgs(turning_shots=True)).turning_shots
-    for name in ("defend_the_line", "health_gathering", "health_gathering_supreme"):
-        recipe = build_config(TrainArgs(scenario=name))
-        supreme = name == "health_gathering_supreme"
-        assert (recipe.mode, recipe.label, recipe.mirror, recipe.teacher_mode) == (
-            "dagger",
-            "argmax",
-            not supreme,  # its maze is not a mirror image of itself
-            "imitable",
-        )
-        # supreme's student remembers, and learns where its teacher's medikit is
-        assert (recipe.student.recurrent_units, recipe.student.goal_sectors) == (
-            (128, 9) if supreme else (0, 0)
-        )
-        assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
-        turret = name == "defend_the_line"
-        assert (recipe.turning_shots, recipe.symmetric_evaluation) == (not turret, turret)
-    corridor = build_config(TrainArgs(scenario="deadly_corridor"))
-    assert (corridor.mode, corridor.teacher_mode) == ("dagger", "imitable")
-    assert (corridor.frames, corridor.episodes_per_iteration, corridor.steps_per_iteration) == (
-        1_000_000,
-        16,
-        400,
-    )
-    maze = build_config(TrainArgs(scenario="my_way_home"))
-    assert (maze.mode, maze.teacher_mode, maze.student.recurrent_units) == ("bc", "imitable", 128)
-    assert (maze.frames, maze.validation_episodes) == (40_000, 20)
-    assert center.student.recurrent_units == 0
-    feed_forward = build_config(TrainArgs(scenario="my_way_home", recurrent_units=0))
-    assert feed_forward.student.recurrent_units == 0
-
-
-def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset() -> None:
-    from agents.gps import FIELDS, dataset_fields
-    from scripts.train import TrainArgs, build_config
-
-    assert dataset_fields(build_config(TrainArgs())) == FIELDS
-    plain = dataset_fields(build_config(TrainArgs(scenario="basic")))
-    assert "previous_actions" not in plain and len(plain) == len(FIELDS) - 1
-    assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
-    narrow = build_config(TrainArgs(width=80))
-    assert (narrow.env.width, narrow.env.height) == (80, 60)
-
-
 def test_spread_weighting_gives_the_learner_a_weight_per_row_from_the_teachers_scores() -> None:
     from agents.gps import training_columns
     from core.errors import UserError
@@ -449,43 +381,6 @@ def test_spread_weighting_gives_the_learner_a_weight_per_row_from_the_teachers_s
     np.testing.assert_allclose(weight, np.array([0.03, 3.01]) / 1.52, rtol=1e-5)
     with pytest.raises(UserError, match="weight-floor"):
         build_config(TrainArgs(label_weighting="spread", weight_floor=0.0))
-
-
-def test_the_recurrent_flags_reach_the_config_and_a_step_takes_batch_size_frames() -> None:
-    from agents.gps import sequences_per_batch
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    plain = build_config(TrainArgs(scenario="basic"))
-    assert (plain.student.recurrent_units, plain.sequence_length, plain.burn_in) == (0, 16, 8)
-    assert sequences_per_batch(plain) == 4  # 4 sequences of 16 steps: 64 frames, as 64 rows
-    gru = build_config(TrainArgs(recurrent_units=64, sequence_length=8, burn_in=2, batch_size=96))
-    assert (gru.student.recurrent_units, gru.sequence_length, gru.burn_in) == (64, 8, 2)
-    assert sequences_per_batch(gru) == 12
-    with pytest.raises(UserError, match="burn-in"):
-        build_config(TrainArgs(recurrent_units=8, sequence_length=8, burn_in=8))
-
-
-def test_enemy_columns_reach_the_student_and_out_of_range_is_a_user_error() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs()).student.enemy_columns == 5
-    assert build_config(TrainArgs(enemy_columns=32)).student.enemy_columns == 32
-    for bad in (0, 1, 128):
-        with pytest.raises(UserError, match="enemy-columns"):
-            build_config(TrainArgs(enemy_columns=bad))
-
-
-def test_goal_sectors_reach_the_student_and_out_of_range_is_a_user_error() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs()).student.goal_sectors == 0  # no goal head
-    assert build_config(TrainArgs(goal_sectors=9)).student.goal_sectors == 9
-    for bad in (1, 128):
-        with pytest.raises(UserError, match="goal-sectors"):
-            build_config(TrainArgs(goal_sectors=bad))
 
 
 def test_a_goal_head_run_stores_the_sector_of_the_gatherers_medikit_and_trains_on_it(
@@ -511,109 +406,6 @@ def test_a_goal_head_run_stores_the_sector_of_the_gatherers_medikit_and_trains_o
     assert len(np.unique(sectors[sectors >= 0])) >= 3
     actor, _ = load_student_actor(run_dir, get_spec("health_gathering"))
     assert actor.model.output["goal_sector"].shape[-1] == 9
-
-
-def test_render_resolution_reaches_the_engine_and_an_unknown_one_is_a_user_error() -> None:
-    from core.errors import UserError
-    from envs.factory import make_env
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs()).env.render_resolution == "RES_160X120"
-    config = build_config(TrainArgs(width=320, render_resolution="RES_320X240")).env
-    env = make_env("defend_the_center", config=dataclasses.replace(config, engine_state=True))
-    try:
-        observation, _ = env.reset(seed=0)
-        assert observation.shape == (60, 320, 4)
-        assert env.unwrapped.engine_state().screen_size == (320, 240)
-    finally:
-        env.close()
-    with pytest.raises(UserError, match="render-resolution 'RES_1X1'"):
-        build_config(TrainArgs(render_resolution="RES_1X1"))
-
-
-def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_error() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    def dilation(**flags) -> int:
-        return build_config(TrainArgs(**flags)).env.frame_stack_dilation
-
-    assert dilation(scenario="basic") == 1
-    assert dilation(scenario="basic", frame_stack_dilation=2) == 2
-    assert dilation(scenario="defend_the_center") == 2  # its preset
-    assert dilation(scenario="defend_the_center", frame_stack_dilation=1) == 1
-    with pytest.raises(UserError, match="frame-stack-dilation"):
-        build_config(TrainArgs(frame_stack_dilation=0))
-
-
-def test_field_of_view_reaches_the_env_config_and_out_of_range_is_a_user_error() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs(scenario="basic")).env.field_of_view == 90.0
-    assert build_config(TrainArgs(field_of_view=120.0)).env.field_of_view == 120.0
-    for bad in (4.0, 180.0):
-        with pytest.raises(UserError, match="field-of-view"):
-            build_config(TrainArgs(field_of_view=bad))
-
-
-def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs()).mirror_unseen
-    assert not build_config(TrainArgs(mirror_unseen=False)).mirror_unseen
-    with pytest.raises(UserError, match="mirror-unseen"):
-        build_config(TrainArgs(mirror_unseen=False, recurrent_units=16))
-
-
-def test_a_random_shift_comes_from_the_flag_or_the_preset_and_half_the_image_is_refused() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert build_config(TrainArgs()).random_shift == 0
-    assert build_config(TrainArgs(random_shift=4)).random_shift == 4
-    supreme = TrainArgs(scenario="health_gathering_supreme")
-    assert build_config(supreme).random_shift == 4  # its preset, as deadly_corridor's
-    assert build_config(TrainArgs(scenario="deadly_corridor")).random_shift == 4
-    assert build_config(dataclasses.replace(supreme, random_shift=0)).random_shift == 0
-    for bad in (-1, 30):  # the 60-pixel-high image allows up to 29
-        with pytest.raises(UserError, match=r"random-shift must be from 0 \(off\) to 29 pixels"):
-            build_config(TrainArgs(random_shift=bad))
-
-
-def test_symmetric_policy_reaches_the_student_and_a_recurrent_one_is_a_user_error() -> None:
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    assert not build_config(TrainArgs()).student.symmetric_policy
-    assert build_config(TrainArgs(symmetric_policy=True)).student.symmetric_policy
-    with pytest.raises(UserError, match="feed-forward"):
-        build_config(TrainArgs(symmetric_policy=True, recurrent_units=16))
-
-
-def test_symmetric_evaluation_reaches_the_config_and_needs_a_feed_forward_student() -> None:
-    from agents.gps import evaluates_symmetric
-    from core.errors import UserError
-    from scripts.train import TrainArgs, build_config
-
-    plain, evaluated = (
-        build_config(TrainArgs(symmetric_evaluation=flag)) for flag in (False, True)
-    )
-    assert (evaluates_symmetric(plain), evaluates_symmetric(evaluated)) == (False, True)
-    assert not evaluated.student.symmetric_policy  # the rollouts stay plain
-    assert evaluates_symmetric(build_config(TrainArgs(symmetric_policy=True)))
-    # a saved config.json: older runs have no symmetric_evaluation key
-    assert evaluates_symmetric(
-        {"student": {"symmetric_policy": False}, "symmetric_evaluation": True}
-    )
-    assert not evaluates_symmetric({"student": {"symmetric_policy": False}})
-    with pytest.raises(UserError, match="feed-forward"):
-        build_config(TrainArgs(symmetric_evaluation=True, recurrent_units=16))
-    # the preset's symmetric evaluation yields to a recurrent student
-    assert not build_config(TrainArgs(recurrent_units=16)).symmetric_evaluation
-    with pytest.raises(UserError, match="feed-forward"):  # my_way_home's preset has a GRU
-        build_config(TrainArgs(scenario="my_way_home", symmetric_evaluation=True))
 
 
 def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
