@@ -46,6 +46,8 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
             (128, 9) if supreme else (0, 0)
         )
         assert (recipe.frames, recipe.student.previous_actions) == (300_000, 4)
+        # supreme's late iterates swing less with a falling rate
+        assert recipe.learning_rate_decay == ("cosine" if supreme else "constant")
         turret = name == "defend_the_line"
         assert (recipe.turning_shots, recipe.symmetric_evaluation) == (not turret, turret)
     corridor = build_config(TrainArgs(scenario="deadly_corridor"))
