@@ -107,7 +107,6 @@ without the shifts). Supreme's student is a GRU with the goal-sector head and no
 (its maze is not symmetric), trained on images shifted by up to 4 pixels with Adam's rate falling
 from 1e-3 to 1e-4 along a cosine over the budget: 94.6% of its teacher at its 300k frames over 3
 seeds and 95.5% over 6 (the evaluations after 120k average 91.9% on seeds 0-2), against 89.5%
-(83.9%) at a constant rate, 76.1%
-without the shifts, 59% for the GRU alone at 60k and 71% for the feed-forward student at 300k (one
-seed).
-basic keeps the defaults (gps on the omniscient teacher's soft labels), which meet its target."""
+(83.9%) at a constant rate, 76.1% without the shifts, 59% for the GRU alone at 60k and 71% for
+the feed-forward student at 300k (one seed). basic keeps the defaults (gps on the omniscient
+teacher's soft labels), which meet its target."""
