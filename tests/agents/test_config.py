@@ -50,6 +50,10 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
         assert recipe.learning_rate_decay == ("cosine" if supreme else "constant")
         turret = name == "defend_the_line"
         assert (recipe.turning_shots, recipe.symmetric_evaluation) == (not turret, turret)
+    cover = build_config(TrainArgs(scenario="take_cover"))
+    # its room is a mirror image of itself: the symmetric policy is evaluated and exported
+    assert (cover.symmetric_evaluation, cover.student.symmetric_policy) == (True, False)
+    assert (cover.env.width, cover.eval_every, cover.episodes_per_iteration) == (160, 2, 4)
     corridor = build_config(TrainArgs(scenario="deadly_corridor"))
     assert (corridor.mode, corridor.teacher_mode) == ("dagger", "imitable")
     assert (corridor.frames, corridor.episodes_per_iteration, corridor.steps_per_iteration) == (
