@@ -73,6 +73,12 @@ class GPSConfig:
     (:func:`agents.labels.choice_weights`)"""
     weight_floor: float = 0.02
     """``spread`` weighting: added to every state's spread, so calm states still count"""
+    policy_loss: Literal["cross_entropy", "score_regression"] = "cross_entropy"
+    """what the policy head learns: the cross-entropy to the labels ``q``, or a regression of
+    its logits on the teacher's scores divided by ``tau`` (centred over the actions; a Huber
+    loss, :func:`agents.learner.score_regression_loss`): the student learns how much worse
+    each action is, not only which is best (dagger and bc; gps tilts labels it would not
+    use)"""
     mirror: bool = False
     """train on left-right mirrored copies too (image flipped, TURN/MOVE left and right swapped)"""
     mirror_unseen: bool = True
@@ -235,6 +241,15 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.weight_floor <= 0:
         raise UserError("--weight-floor must be positive")
+    if config.policy_loss not in ("cross_entropy", "score_regression"):
+        raise UserError(
+            f"--policy-loss must be cross_entropy or score_regression, not {config.policy_loss!r}"
+        )
+    if config.policy_loss == "score_regression" and config.mode == "gps":
+        raise UserError(
+            "--policy-loss score_regression fits the teacher's scores, not gps's tilted labels: "
+            "use --mode dagger or bc"
+        )
     # an unknown decay fails here, before the run starts
     decayed_learning_rate(
         config.learning_rate, config.learning_rate_decay, config.final_learning_rate_fraction, 0.0

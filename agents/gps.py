@@ -72,12 +72,15 @@ def training_columns(config: GPSConfig, arrays: Mapping[str, np.ndarray]) -> dic
     """What the learner trains on, from the aggregated dataset's ``arrays``: the observations,
     action histories, labels and auxiliary targets; the episode ids for a recurrent student
     (its windows are cut at episode ends); with ``spread`` label weighting, each row's weight
-    (:func:`agents.labels.choice_weights` of the teacher's scores)."""
+    (:func:`agents.labels.choice_weights` of the teacher's scores); with the score regression
+    (``policy_loss``), the teacher's scores."""
     columns = ("observation", "previous_actions", "label", "aux")
     columns += ("episode",) if config.student.recurrent_units > 0 else ()
     train = {name: arrays[name] for name in columns if name in arrays}
     if config.label_weighting == "spread":
         train["weight"] = choice_weights(arrays["scores"], config.weight_floor)
+    if config.policy_loss == "score_regression":
+        train["scores"] = arrays["scores"]
     return train
 
 
@@ -306,6 +309,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             average,
             config.mirror_unseen,
             config.random_shift,
+            config.tau if config.policy_loss == "score_regression" else 0.0,
         ),
         stream,
         config=TrainerConfig(

@@ -134,6 +134,32 @@ def _members(outputs: Mapping[str, tf.Tensor], name: str) -> tf.Tensor:
     return tf.cast(members, tf.float32)
 
 
+def score_regression_loss(member_logits: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Per row, the Huber loss (delta 1) between the policy's logits and ``targets``, both
+    centred over the actions, averaged over the actions and an ensemble's members.
+
+    A softmax does not change when a constant is added to all of a row's logits, so only the
+    differences between actions are fitted. Trained on the teacher's scores divided by a
+    temperature ``tau``, the policy becomes the teacher's Boltzmann policy ``softmax(scores /
+    tau)`` and its argmax the teacher's best action; unlike the cross-entropy, the loss keeps
+    growing with how much worse a wrong action is (linearly beyond 1), so the states where a
+    choice costs the teacher much weigh most.
+
+    Args:
+        member_logits: ``(N, K, A)`` float32 logits of ``K`` ensemble members (``K = 1``: one
+            network).
+        targets: ``(N, A)``, e.g. the teacher's scores divided by ``tau``.
+
+    Returns:
+        ``(N,)`` losses.
+    """
+    centred = member_logits - tf.reduce_mean(member_logits, -1, keepdims=True)
+    targets = targets - tf.reduce_mean(targets, -1, keepdims=True)
+    error = tf.abs(centred - targets[:, None])
+    huber = tf.where(error < 1.0, 0.5 * tf.square(error), error - 0.5)
+    return tf.reduce_mean(huber, axis=[1, 2])
+
+
 def _imitation_loss(
     outputs: Mapping[str, tf.Tensor],
     labels: tf.Tensor,
@@ -142,10 +168,13 @@ def _imitation_loss(
     aux_weight: float,
     weight: tf.Tensor | None = None,
     label_weight: tf.Tensor | None = None,
+    score_targets: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """The total loss and the metrics of :func:`gps_step` on ``(N, ...)`` rows, each row
     weighted by ``weight`` ``(N,)`` (``None``: all rows alike); ``label_weight`` ``(N,)`` also
-    weighs each row's policy loss (not the auxiliary losses or the metrics)."""
+    weighs each row's policy loss (not the auxiliary losses or the metrics). With
+    ``score_targets`` ``(N, A)`` the policy loss is :func:`score_regression_loss` to them
+    instead of the cross-entropy to ``labels``."""
     if weight is None:
         mean = tf.reduce_mean
     else:
@@ -160,10 +189,14 @@ def _imitation_loss(
     # each member of an ensemble fits the labels on its own (the mean over members)
     cross_entropy = tf.reduce_mean(-tf.reduce_sum(labels[:, None] * member_log_pi, -1), -1)
     loss = mean(cross_entropy)
-    policy_loss = loss
+    per_row_policy = cross_entropy
+    if score_targets is not None:
+        per_row_policy = score_regression_loss(_members(outputs, "logits"), score_targets)
+        metrics["score_loss"] = mean(per_row_policy)
+    policy_loss = mean(per_row_policy)
     if label_weight is not None:
         row_weight = label_weight if weight is None else label_weight * weight
-        policy_loss = tf.reduce_sum(cross_entropy * row_weight) / tf.maximum(
+        policy_loss = tf.reduce_sum(per_row_policy * row_weight) / tf.maximum(
             tf.reduce_sum(row_weight), 1e-6
         )
     aux_total = tf.constant(0.0)
@@ -211,6 +244,7 @@ def gps_step(
     average: WeightAverage | None = None,
     mirror_unseen: bool = True,
     shift: int = 0,
+    score_temperature: float = 0.0,
 ) -> callable:
     """One update on a batch ``{"observation", "label", "aux"}`` (and ``"previous_actions"``
     when the student takes them).
@@ -232,15 +266,28 @@ def gps_step(
     the teacher's choice matters count more. With ``average``, its moving average of the
     weights is updated after each step. With ``shift``, each sample's image is moved by up to
     that many pixels (:func:`random_shift`), a regulariser for a student that fits its rows
-    but not the states it meets next.
+    but not the states it meets next. With ``score_temperature`` ``tau > 0`` the batch also
+    holds the teacher's ``"scores"`` and the policy loss regresses the logits on ``scores /
+    tau`` (:func:`score_regression_loss`) instead of the cross-entropy to the labels (which
+    the metrics still report).
 
     Returns:
         A step function returning ``loss`` (policy cross-entropy), ``kl`` (``KL(q || pi)``),
         ``accuracy`` (argmax agreement with ``q``), ``entropy`` (of ``pi``), ``aux_loss``,
-        ``aux_<name>_accuracy``, ``total_loss`` and ``grad_norm``.
+        ``aux_<name>_accuracy``, ``total_loss``, ``grad_norm`` and, regressing on the scores,
+        ``score_loss``.
     """
     return _imitation_step(
-        model, optimizer, aux_weight, mirror, enemy_columns, average, False, mirror_unseen, shift
+        model,
+        optimizer,
+        aux_weight,
+        mirror,
+        enemy_columns,
+        average,
+        False,
+        mirror_unseen,
+        shift,
+        score_temperature,
     )
 
 
@@ -253,6 +300,7 @@ def gps_sequence_step(
     average: WeightAverage | None = None,
     mirror_unseen: bool = True,
     shift: int = 0,
+    score_temperature: float = 0.0,
 ) -> callable:
     """:func:`gps_step` for a recurrent student, on a batch of sequences (a
     :class:`SwappableStream` with a ``sequence_length``): ``(B, T, ...)`` tensors and ``mask``.
@@ -269,7 +317,16 @@ def gps_sequence_step(
         A step function returning the metrics of :func:`gps_step`.
     """
     return _imitation_step(
-        model, optimizer, aux_weight, mirror, enemy_columns, average, True, mirror_unseen, shift
+        model,
+        optimizer,
+        aux_weight,
+        mirror,
+        enemy_columns,
+        average,
+        True,
+        mirror_unseen,
+        shift,
+        score_temperature,
     )
 
 
@@ -283,6 +340,7 @@ def _imitation_step(
     sequences: bool,
     mirror_unseen: bool,
     shift: int = 0,
+    score_temperature: float = 0.0,
 ) -> callable:
     """The step of :func:`gps_step` (``sequences=False``) and :func:`gps_sequence_step`."""
     if sequences and not mirror_unseen:
@@ -299,10 +357,16 @@ def _imitation_step(
         labels = tf.cast(batch["label"], tf.float32)
         observation, aux = batch["observation"], tf.cast(batch["aux"], tf.int32)
         previous = tf.cast(batch["previous_actions"], tf.int32) if uses_history else None
+        scores = None
+        if score_temperature > 0.0:
+            scores = tf.cast(batch["scores"], tf.float32) / score_temperature
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5  # per sample or sequence
             if not mirror_unseen:
                 flip = flip & (aux[:, 0] > 0)
+            if scores is not None:  # the scores' actions are permuted as the labels' are
+                flipped = tf.reshape(flip, [-1] + [1] * (len(scores.shape) - 1))
+                scores = tf.where(flipped, tf.gather(scores, perm, axis=-1), scores)
             observation, labels, aux, previous = mirror_batch(
                 flip, perm, enemy_columns, observation, labels, aux, previous, goal_sectors
             )
@@ -315,7 +379,14 @@ def _imitation_step(
             outputs = model(student_inputs(model, observation, previous), training=True)
             outputs = {k: rows(v) for k, v in outputs.items() if k != "state"}
             total, metrics = _imitation_loss(
-                outputs, rows(labels), rows(aux), aux_names, aux_weight, weight, label_weight
+                outputs,
+                rows(labels),
+                rows(aux),
+                aux_names,
+                aux_weight,
+                weight,
+                label_weight,
+                None if scores is None else rows(scores),
             )
             scaled = scale_loss(optimizer, total)
         grads = tape.gradient(scaled, model.trainable_variables)

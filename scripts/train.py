@@ -70,6 +70,10 @@ class TrainArgs:
     scenario's preset, else uniform."""
     weight_floor: float = 0.02
     """spread weighting: added to every state's score spread, so calm states still count."""
+    policy_loss: Literal["cross_entropy", "score_regression"] | None = None
+    """What the policy learns: the cross-entropy to the teacher's labels, or a regression of its
+    logits on the teacher's action scores / --tau (the student learns how much worse each
+    action is; --mode dagger or bc). Default: the scenario's preset, else cross_entropy."""
     mirror: bool | None = None
     """Also train on left-right mirrored samples. Default: the preset (on for defend_the_center)."""
     mirror_unseen: bool | None = None
@@ -208,6 +212,7 @@ def build_config(args: TrainArgs):
             label_smoothing=args.label_smoothing,
             label_weighting=chosen("label_weighting", "uniform"),
             weight_floor=args.weight_floor,
+            policy_loss=chosen("policy_loss", "cross_entropy"),
             mirror=chosen("mirror", False),
             mirror_unseen=chosen("mirror_unseen", True),
             random_shift=chosen("random_shift", 0),

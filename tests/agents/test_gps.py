@@ -359,7 +359,7 @@ def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
 
 
-def test_spread_weighting_gives_the_learner_a_weight_per_row_from_the_teachers_scores() -> None:
+def test_spread_weighting_and_score_regression_give_the_learner_the_teachers_scores() -> None:
     from agents.gps import training_columns
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
@@ -381,6 +381,13 @@ def test_spread_weighting_gives_the_learner_a_weight_per_row_from_the_teachers_s
     np.testing.assert_allclose(weight, np.array([0.03, 3.01]) / 1.52, rtol=1e-5)
     with pytest.raises(UserError, match="weight-floor"):
         build_config(TrainArgs(label_weighting="spread", weight_floor=0.0))
+    regression = build_config(
+        TrainArgs(scenario="take_cover", policy_loss="score_regression", tau=0.05)
+    )
+    assert set(training_columns(regression, arrays)) == columns | {"scores"}
+    np.testing.assert_array_equal(training_columns(regression, arrays)["scores"], arrays["scores"])
+    with pytest.raises(UserError, match="--mode dagger or bc"):
+        build_config(TrainArgs(scenario="take_cover", mode="gps", policy_loss="score_regression"))
 
 
 def test_a_goal_head_run_stores_the_sector_of_the_gatherers_medikit_and_trains_on_it(

@@ -223,6 +223,34 @@ def test_a_weighted_step_follows_the_heavy_rows_where_identical_frames_disagree(
     assert first_action[True] > 0.85  # 19:1, the optimum is 0.95
 
 
+def test_score_regression_learns_how_much_worse_each_action_is_mirrored_too() -> None:
+    n = 64
+    obs = np.zeros((n, 60, 80, 4), np.uint8)
+    obs[: n // 2, :, :20, :] = 255  # a fireball on the left: stand is worst, left is bad ...
+    scores = np.zeros((n, 3), np.float32)  # (stand, left, right)
+    scores[: n // 2] = [-2.0, -0.6, 0.0]
+    scores[n // 2 :] = [0.0, -0.1, -0.1]  # ... nothing: standing is best. Never a right side.
+    labels = np.full((n, 3), 1 / 3, np.float32)  # uninformative: the scores alone teach
+    aux = np.tile(np.array([1, 0, 3, 3], np.int8), (n, 1))
+    arrays = {"observation": obs, "label": labels, "aux": aux, "scores": scores}
+    model, last = _fit(
+        arrays, 3, steps=150, mirror=[0, 2, 1], score_temperature=0.5, learning_rate=3e-3
+    )
+    assert last["score_loss"] < 0.01
+    assert last["loss"] > np.log(3) - 0.01  # the reported cross-entropy to the uniform labels
+
+    def centred_logits(frame: np.ndarray) -> np.ndarray:
+        logits = model(frame)["logits"].numpy()[0]
+        return logits - logits.mean()
+
+    # scores / 0.5 = (-4, -1.2, 0), centred: (-2.27, 0.53, 1.73)
+    np.testing.assert_allclose(centred_logits(obs[:1]), [-2.27, 0.53, 1.73], atol=0.1)
+    right = np.zeros((1, 60, 80, 4), np.uint8)
+    right[:, :, -20:, :] = 255  # only mirrored copies say: stand worst, left best
+    np.testing.assert_allclose(centred_logits(right), [-2.27, 1.73, 0.53], atol=0.1)
+    np.testing.assert_allclose(centred_logits(obs[-1:]), [0.13, -0.07, -0.07], atol=0.05)
+
+
 def test_mirror_permutation_swaps_left_and_right() -> None:
     from agents.learner import mirror_permutation
 
