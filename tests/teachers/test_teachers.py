@@ -222,6 +222,17 @@ def test_imitable_dodger_remembers_a_fireball_that_left_the_screen():
     assert remembered[noop] < unaware[noop] - 0.1  # standing still is now dangerous
 
 
+@pytest.mark.parametrize("memory_tics, dodges", [(4, True), (3, False), (0, False)])
+def test_an_imitable_dodgers_memory_lasts_memory_tics(memory_tics, dodges):
+    teacher = teachers.make("take_cover", "imitable", memory_tics=memory_tics)
+    teacher.reset()
+    teacher.action_scores(_state(10, (200.0, 0.0), visible=True))
+    scores = teacher.action_scores(_state(14, (160.0, 0.0), visible=False))  # 4 tics later
+    assert (int(np.argmax(scores)) != teacher.action("NOOP")) is dodges
+    with pytest.raises(UserError, match="memory_tics"):
+        teachers.make("take_cover", "imitable", memory_tics=-1)
+
+
 def test_dodger_breaks_a_near_tie_between_strafes_toward_the_middle_of_the_room():
     left, right = 1, 2  # NOOP, MOVE_LEFT, MOVE_RIGHT
     # Standing is dangerous whatever follows; right is a little safer than left.
