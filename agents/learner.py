@@ -188,12 +188,11 @@ def _imitation_loss(
     member_log_pi = tf.nn.log_softmax(_members(outputs, "logits"))
     # each member of an ensemble fits the labels on its own (the mean over members)
     cross_entropy = tf.reduce_mean(-tf.reduce_sum(labels[:, None] * member_log_pi, -1), -1)
-    loss = mean(cross_entropy)
+    loss = policy_loss = mean(cross_entropy)
     per_row_policy = cross_entropy
     if score_targets is not None:
         per_row_policy = score_regression_loss(_members(outputs, "logits"), score_targets)
-        metrics["score_loss"] = mean(per_row_policy)
-    policy_loss = mean(per_row_policy)
+        policy_loss = metrics["score_loss"] = mean(per_row_policy)
     if label_weight is not None:
         row_weight = label_weight if weight is None else label_weight * weight
         policy_loss = tf.reduce_sum(per_row_policy * row_weight) / tf.maximum(

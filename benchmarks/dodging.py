@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import tyro
 
+from benchmarks.shadowing import ShadowedActor
 from envs.engine_state import Category, EngineState
 from teachers.dodger import DodgerTeacher
 
@@ -129,37 +130,17 @@ class Visit:
     """distance to the nearest approaching fireball on screen (inf: none)"""
 
 
-class ShadowedActor:
-    """Wraps an actor: an imitable dodger per env scores each state the actor acts in and is
-    told the action taken (:meth:`teachers.base.Teacher.taken`)."""
-
-    needs_engine_state = True
+class DodgerShadow(ShadowedActor):
+    """Wraps an actor: an imitable dodger per env scores each state the actor acts in; each
+    state is recorded as a :class:`Visit`."""
 
     def __init__(self, actor, num_envs: int) -> None:
-        import teachers
-
-        self.actor = actor
-        self.teachers = [teachers.make("take_cover", "imitable") for _ in range(num_envs)]
+        super().__init__(actor, "take_cover", num_envs)
         self.visits: list[Visit] = []
 
-    def reset(self, env_index: int) -> None:
-        self.actor.reset(env_index)
-        self.teachers[env_index].reset()
-
-    def act(self, observations, states):
-        inner_states = states if self.actor.needs_engine_state else None
-        actions = np.asarray(self.actor.act(observations, inner_states))
-        for env_index, state in enumerate(states):
-            if state is None:
-                continue
-            teacher = self.teachers[env_index]
-            scores = teacher.action_scores(state)
-            teacher.taken(int(actions[env_index]))
-            best, second = np.sort(scores)[-2:][::-1]
-            self.visits.append(
-                Visit(best - second, int(scores.argmax()), int(actions[env_index]), *_threat(state))
-            )
-        return actions
+    def record(self, teacher, state: EngineState, scores: np.ndarray, action: int) -> None:
+        best, second = np.sort(scores)[-2:][::-1]
+        self.visits.append(Visit(best - second, int(scores.argmax()), action, *_threat(state)))
 
 
 def _threat(state: EngineState) -> tuple[bool, float]:
@@ -178,7 +159,7 @@ def _threat(state: EngineState) -> tuple[bool, float]:
 
 
 def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
-    """The markdown tables of :class:`ShadowedActor` visits: per margin band, the share of the
+    """The markdown tables of :class:`DodgerShadow` visits: per margin band, the share of the
     states and the agreement; then how the decisive misses split."""
     margin = np.array([v.margin for v in visits])
     agrees = np.array([v.best == v.taken for v in visits])
@@ -239,7 +220,7 @@ def main(args: BenchArgs) -> str:
         spec = get_spec("take_cover")
         num_envs = min(2, args.episodes)
         actor, env_config = load_policy(args.policy, spec, num_envs, teacher_mode="imitable")
-        shadowed = ShadowedActor(actor, num_envs)
+        shadowed = DodgerShadow(actor, num_envs)
         results = evaluate(
             spec,
             shadowed,

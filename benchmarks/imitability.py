@@ -23,6 +23,8 @@ from collections import defaultdict
 import numpy as np
 import tyro
 
+from benchmarks.shadowing import ShadowedActor
+
 KINDS = ("medikit on screen", "remembered medikit", "path field", "break-away", "open space")
 """What a decision followed, in the order of the table."""
 
@@ -44,43 +46,23 @@ class BenchArgs:
     screen is remembered; its default is 140) and print the mean returns."""
 
 
-class ShadowedActor:
-    """Wraps an actor: an imitable gatherer per env labels each state the actor acts in and
-    is told the action taken (see :meth:`teachers.base.Teacher.taken`)."""
-
-    needs_engine_state = True
+class GathererShadow(ShadowedActor):
+    """Wraps an actor: an imitable gatherer per env labels each state the actor acts in; each
+    state is recorded with what the label followed."""
 
     def __init__(self, actor, scenario: str, num_envs: int) -> None:
-        import teachers
-
-        self.actor = actor
-        self.teachers = [teachers.make(scenario, "imitable") for _ in range(num_envs)]
+        super().__init__(actor, scenario, num_envs)
         self.rows: list[tuple[str, bool, float]] = []
         """Per state: the decision's kind, whether the actor took the best action, regret."""
         self.remembered: list[tuple[float, float]] = []
         """Per state whose label walks to a remembered medikit: its distance and its bearing
         off the player's heading (degrees, absolute)."""
 
-    def reset(self, env_index: int) -> None:
-        self.actor.reset(env_index)
-        self.teachers[env_index].reset()
-
-    def act(self, observations, states):
-        inner_states = states if self.actor.needs_engine_state else None
-        actions = np.asarray(self.actor.act(observations, inner_states))
-        for env_index, state in enumerate(states):
-            if state is None:
-                continue
-            teacher = self.teachers[env_index]
-            scores = teacher.action_scores(state)
-            action = int(actions[env_index])
-            teacher.taken(action)
-            regret = float(scores.max() - scores[action])
-            kind = decision_kind(teacher, state)
-            self.rows.append((kind, action == scores.argmax(), regret))
-            if kind == KINDS[1]:
-                self.remembered.append(_distance_and_bearing(state, teacher.decision[1]))
-        return actions
+    def record(self, teacher, state, scores: np.ndarray, action: int) -> None:
+        kind = decision_kind(teacher, state)
+        self.rows.append((kind, action == scores.argmax(), float(scores.max() - scores[action])))
+        if kind == KINDS[1]:
+            self.remembered.append(_distance_and_bearing(state, teacher.decision[1]))
 
 
 def decision_kind(teacher, state) -> str:
@@ -108,7 +90,7 @@ def _distance_and_bearing(state, goal: tuple[float, float]) -> tuple[float, floa
 
 
 def agreement_table(rows: list[tuple[str, bool, float]]) -> str:
-    """The markdown table of :class:`ShadowedActor` rows: share, agreement and regret per kind."""
+    """The markdown table of :class:`GathererShadow` rows: share, agreement and regret per kind."""
     by_kind: dict[str, list[tuple[bool, float]]] = defaultdict(list)
     for kind, agrees, regret in rows:
         by_kind[kind].append((agrees, regret))
@@ -140,7 +122,7 @@ def main(args: BenchArgs) -> str:
         text = "\n".join(lines)
     else:
         actor, env_config = load_policy(args.policy, spec, 2, teacher_mode="imitable")
-        shadowed = ShadowedActor(actor, spec.name, 2)
+        shadowed = GathererShadow(actor, spec.name, 2)
         results = evaluate(
             spec, shadowed, episodes=args.episodes, seed=args.seed, env_config=env_config
         )
