@@ -113,16 +113,19 @@ def main(args: BenchArgs) -> str:
     from envs.registry import get_spec
 
     spec = get_spec(args.scenario)
+    num_envs = min(2, args.episodes)  # as evaluate() plays them: one actor per env
     if args.memory_tics:
         lines = ["| memory (tics) | mean return |", "|---:|---:|"]
         for tics in args.memory_tics:
-            teacher, _ = load_policy("teacher", spec, 2, teacher_mode="imitable", memory_tics=tics)
+            teacher, _ = load_policy(
+                "teacher", spec, num_envs, teacher_mode="imitable", memory_tics=tics
+            )
             results = evaluate(spec, teacher, episodes=args.episodes, seed=args.seed)
             lines.append(f"| {tics} | {np.mean(results.returns):.2f} |")
         text = "\n".join(lines)
     else:
-        actor, env_config = load_policy(args.policy, spec, 2, teacher_mode="imitable")
-        shadowed = GathererShadow(actor, spec.name, 2)
+        actor, env_config = load_policy(args.policy, spec, num_envs, teacher_mode="imitable")
+        shadowed = GathererShadow(actor, spec.name, num_envs)
         results = evaluate(
             spec, shadowed, episodes=args.episodes, seed=args.seed, env_config=env_config
         )
