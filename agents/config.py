@@ -262,6 +262,11 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:
         raise UserError("--recurrent-units must be >= 0 (0: no recurrent core)")
+    sizes = ("stem_filters", "dilated_filters", "bottleneck_filters", "dense_units")
+    for name in sizes:
+        if getattr(config.student, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"{flag} must be at least 1, got {getattr(config.student, name)}")
     if config.student.ensemble_size < 1:
         raise UserError("--ensemble-size must be at least 1")
     if config.student.ensemble_size > 1 and config.student.recurrent_units:

@@ -171,6 +171,18 @@ class TrainArgs:
     each on its own loss, and act with the mean of their logits (a deep ensemble; this many
     times the training and inference cost). Feed-forward students only. Default: the
     scenario's preset (else 1)."""
+    stem_filters: int | None = None
+    """Channels of the student's first 5x5 stride-2 convolution. Default: the scenario's preset,
+    else 16."""
+    dilated_filters: int | None = None
+    """Channels of each of the student's dilated 3x3 convolutions. Default: the scenario's
+    preset, else 16."""
+    bottleneck_filters: int | None = None
+    """Channels of the student's 1x1 convolution before pooling or flattening. Default: the
+    scenario's preset, else 8."""
+    dense_units: int | None = None
+    """Width of the student's dense layer shared by all heads. Default: the scenario's preset,
+    else 128."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     """Numeric precision of the network (mixed_float16 on a GPU)."""
 
@@ -247,6 +259,10 @@ def build_config(args: TrainArgs):
                 goal_sectors=chosen("goal_sectors", 0),
                 symmetric_policy=chosen("symmetric_policy", False),
                 ensemble_size=chosen("ensemble_size", 1),
+                stem_filters=chosen("stem_filters", 16),
+                dilated_filters=chosen("dilated_filters", 16),
+                bottleneck_filters=chosen("bottleneck_filters", 8),
+                dense_units=chosen("dense_units", 128),
             ),
             env=EnvConfig(
                 **{

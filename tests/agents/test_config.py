@@ -151,6 +151,28 @@ def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_err
         build_config(TrainArgs(frame_stack_dilation=0))
 
 
+def test_the_size_flags_build_a_student_of_that_size_and_zero_is_a_user_error() -> None:
+    from agents.student import build_student
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    small = build_config(TrainArgs(scenario="take_cover")).student
+    assert (small.stem_filters, small.dilated_filters, small.bottleneck_filters) == (16, 16, 8)
+    assert small.dense_units == 128
+    flags = dict(stem_filters=32, dilated_filters=24, bottleneck_filters=12, dense_units=64)
+    wide = build_config(TrainArgs(scenario="take_cover", **flags)).student
+    assert [getattr(wide, name) for name in flags] == list(flags.values())
+    model = build_student((60, 160, 4), 3, wide)
+    layers = [layer for layer in model.layers if hasattr(layer, "kernel")]
+    kernel = {layer.name: tuple(layer.kernel.shape) for layer in layers}
+    assert kernel["stem"][-1] == 32
+    assert kernel["bottleneck"][-2:] == (24, 12)  # the last dilated conv's channels in
+    assert kernel["features"][-1] == 64 and kernel["policy"] == (64, 3)
+    for name in flags:
+        with pytest.raises(UserError, match="--" + name.replace("_", "-")):
+            build_config(TrainArgs(scenario="take_cover", **{name: 0}))
+
+
 def test_field_of_view_reaches_the_env_config_and_out_of_range_is_a_user_error() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
