@@ -1,0 +1,191 @@
+"""How well a student variant imitates its teacher where it matters, measured offline in minutes.
+
+Not a speed benchmark but a screen for student variants, cheaper than a training run by an
+order of magnitude: a feed-forward student (the training run's own, or one resized or trained
+differently by the flags) learns the teacher's labels from finished runs' datasets for a fixed
+number of optimizer steps, and is then asked for its action in the states that *other* runs'
+students visited (their DAgger rows: iteration 1 and later, student acting), which it never
+saw. The agreement with the teacher's best action is printed per band of the teacher's margin
+(its best action's score less the second best's): near-ties, where the choice hardly matters,
+and decisive states, where on take_cover a policy's survival is decided
+(``python -m benchmarks.dodging``: a teacher that errs in a tenth of them loses 30%).
+
+    .venv/bin/python -m benchmarks.offline_fit --train RUN_A --test RUN_B RUN_C
+    .venv/bin/python -m benchmarks.offline_fit --train RUN_A --test RUN_B --stem-filters 32 \\
+        --dilated-filters 32 --bottleneck-filters 16 --dense-units 256
+
+The runs must share the observation and the actions (one scenario, one env config), and
+should come from different training seeds: runs of one seed start their episodes on the same
+seeds, so their teacher rounds are the same episodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import tyro
+
+MARGIN_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.5), (0.5, np.inf))
+"""The teacher's margin bands reported, as in ``benchmarks.dodging``."""
+DECISIVE_MARGIN = 0.05
+"""A state is decisive where the teacher's best action beats the second by this much."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchArgs:
+    """Train a student variant on some runs' datasets; test it on other runs' student states."""
+
+    train: tuple[Path, ...]
+    """Finished training runs whose datasets the student learns from (pooled)."""
+    test: tuple[Path, ...]
+    """Finished training runs whose students' states it is tested on (each reported apart)."""
+    steps: int = 6000
+    """Optimizer steps (a 100k-frame take_cover run takes about 7,000 over its rounds)."""
+    batch_size: int = 64
+    seed: int = 0
+    stem_filters: int | None = None
+    """The student's sizes (default: the first ``--train`` run's)."""
+    dilated_filters: int | None = None
+    bottleneck_filters: int | None = None
+    dense_units: int | None = None
+    label_weighting: Literal["uniform", "spread"] | None = None
+    """How each row's policy loss is weighted (default: the run's; see ``doomgps train``)."""
+    weight_floor: float | None = None
+    random_shift: int | None = None
+    """Pixels of random image shift in training (default: the run's)."""
+
+
+def load_rows(run_dir: Path) -> dict[str, np.ndarray]:
+    """Every row of a finished run's dataset (read only: a live run's folder is left alone)."""
+    from core.errors import UserError
+
+    shards = sorted((run_dir / "dataset").glob("shard-*.npz"))
+    if not shards:
+        raise UserError(f"{run_dir}: no dataset shards (not a training run?)")
+    parts: dict[str, list[np.ndarray]] = {}
+    for path in shards:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                for key in archive.files:
+                    parts.setdefault(key, []).append(archive[key])
+        except (OSError, ValueError, EOFError) as error:
+            raise UserError(f"{path}: unreadable shard ({error})") from None
+    return {key: np.concatenate(value) for key, value in parts.items()}
+
+
+def margins(scores: np.ndarray) -> np.ndarray:
+    """The teacher's margin per row: its best action's score less the second best's."""
+    ranked = np.sort(scores, axis=-1)
+    return ranked[:, -1] - ranked[:, -2]
+
+
+def agreement_by_margin(best: np.ndarray, taken: np.ndarray, margin: np.ndarray) -> list[float]:
+    """How often ``taken`` is the teacher's ``best`` per :data:`MARGIN_BANDS`, then over all
+    decisive rows (NaN for an empty band)."""
+    agree = best == taken
+    masks = [(margin >= lo) & (margin < hi) for lo, hi in MARGIN_BANDS]
+    masks.append(margin >= DECISIVE_MARGIN)
+    return [float(agree[m].mean()) if m.any() else float("nan") for m in masks]
+
+
+def variant_config(args: BenchArgs):
+    """The first ``--train`` run's config with the flags' changes."""
+    from agents.config import resolve_config
+    from core.errors import UserError
+    from scripts.train import load_run_config
+
+    config = load_run_config(args.train[0], None)
+    if config.student.recurrent_units:
+        raise UserError("benchmarks.offline_fit screens feed-forward students only")
+    sizes = ("stem_filters", "dilated_filters", "bottleneck_filters", "dense_units")
+    student = dataclasses.replace(
+        config.student,
+        **{name: getattr(args, name) for name in sizes if getattr(args, name) is not None},
+    )
+    training = ("label_weighting", "weight_floor", "random_shift")
+    changes = {name: getattr(args, name) for name in training if getattr(args, name) is not None}
+    return resolve_config(dataclasses.replace(config, student=student, **changes))
+
+
+def main(args: BenchArgs) -> str:
+    """Trains the variant, tests it, and returns the markdown table it printed."""
+    import keras
+    import tensorflow as tf
+
+    from agents.gps import training_columns
+    from agents.learner import gps_step, mirror_permutation
+    from agents.student import build_student, policy_logits
+    from agents.student_actor import symmetric_mirror
+    from core.data import ArrayStream
+    from core.seeding import seed_everything
+    from envs.registry import get_spec
+
+    config = variant_config(args)
+    spec = get_spec(config.scenario)
+    seed_everything(args.seed)
+    rows = [load_rows(run) for run in args.train]
+    pooled = {key: np.concatenate([r.pop(key) for r in rows]) for key in list(rows[0])}
+    columns = training_columns(config, pooled)
+    model = build_student(config.env.observation_shape, len(spec.actions), config.student)
+    mirror = mirror_permutation(spec.action_names) if config.mirror else None
+    step = tf.function(
+        gps_step(
+            model,
+            keras.optimizers.Adam(config.learning_rate),
+            config.aux_weight,
+            mirror,
+            config.student.enemy_columns,
+            mirror_unseen=config.mirror_unseen,
+            shift=config.random_shift,
+            score_temperature=config.tau if config.policy_loss == "score_regression" else 0.0,
+        )
+    )
+    started = time.perf_counter()
+    stream = ArrayStream(columns, args.batch_size, seed=args.seed)
+    for _ in range(args.steps):
+        step(next(stream))
+    seconds = time.perf_counter() - started
+    symmetric = symmetric_mirror(spec, True, False)
+    act = tf.function(lambda obs, prev, mirror: policy_logits(model, obs, prev, mirror))
+
+    def actions(data: dict[str, np.ndarray], mirror: list[int] | None) -> np.ndarray:
+        chunks = []
+        for start in range(0, len(data["scores"]), 512):
+            part = slice(start, start + 512)
+            prev = data["previous_actions"][part] if "previous_actions" in data else None
+            chunks.append(act(data["observation"][part], prev, mirror).numpy().argmax(-1))
+        return np.concatenate(chunks)
+
+    bands = [f"{lo:g}-{hi:g}" for lo, hi in MARGIN_BANDS]
+    lines = [
+        f"{len(columns['observation'])} rows from {len(args.train)} run(s), {args.steps} steps "
+        f"of {args.batch_size} in {seconds:.0f} s; {model.count_params():,} parameters",
+        "",
+        "| states | policy | rows | " + " | ".join(bands) + " | decisive |",
+        "|---|---|---:|" + "---:|" * (len(bands) + 1),
+    ]
+    sample = np.random.default_rng(args.seed).permutation(len(pooled["scores"]))[:5000]
+    tested = [("training rows (5,000)", {k: v[sample] for k, v in pooled.items()})]
+    for run in args.test:
+        data = load_rows(run)
+        own = ~data["teacher"].astype(bool) & (data["iteration"] >= 1)
+        tested.append((run.name, {key: value[own] for key, value in data.items()}))
+    for name, data in tested:
+        best, margin = data["scores"].argmax(-1), margins(data["scores"])
+        for policy, mirrored in (("plain", None), ("symmetric", symmetric)):
+            if policy == "symmetric" and mirrored is None:
+                continue
+            shares = agreement_by_margin(best, actions(data, mirrored), margin)
+            cells = " | ".join(f"{100 * s:.1f}%" for s in shares)
+            lines.append(f"| {name} | {policy} | {len(best)} | {cells} |")
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
+
+
+if __name__ == "__main__":
+    main(tyro.cli(BenchArgs))
