@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from agents.schedules import BetaSchedule, DecayKind, decayed_learning_rate
-from agents.student import StudentConfig
+from agents.student import SIZE_FIELDS, StudentConfig
 from agents.student_actor import symmetric_mirror
 from core.errors import UserError
 from envs.config import EnvConfig
@@ -262,8 +262,7 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:
         raise UserError("--recurrent-units must be >= 0 (0: no recurrent core)")
-    sizes = ("stem_filters", "dilated_filters", "bottleneck_filters", "dense_units")
-    for name in sizes:
+    for name in SIZE_FIELDS:
         if getattr(config.student, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise UserError(f"{flag} must be at least 1, got {getattr(config.student, name)}")

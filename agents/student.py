@@ -90,6 +90,9 @@ class StudentConfig:
     inference cost. Feed-forward students only"""
 
 
+SIZE_FIELDS = ("stem_filters", "dilated_filters", "bottleneck_filters", "dense_units")
+"""The :class:`StudentConfig` fields that size the network (each a ``doomgps train`` flag)."""
+
 HEALTH_BANDS = (25.0, 50.0, 75.0)
 """Upper edges of the health bands (4 classes: <25, <50, <75, more)."""
 AMMO_BANDS = (1.0, 10.0, 20.0)

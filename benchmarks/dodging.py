@@ -158,14 +158,19 @@ def _threat(state: EngineState) -> tuple[bool, float]:
     return not bool(visible[distance.argmin()]), on_screen
 
 
+def margin_bands(decisive_margin: float) -> list[tuple[float, float]]:
+    """The bands of the teacher's margin the diagnoses report: two of near-ties, two of
+    decisive states split at 0.5 (a dodge that costs a hit)."""
+    return list(itertools.pairwise((0.0, 0.02, decisive_margin, 0.5, math.inf)))
+
+
 def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
     """The markdown tables of :class:`DodgerShadow` visits: per margin band, the share of the
     states and the agreement; then how the decisive misses split."""
     margin = np.array([v.margin for v in visits])
     agrees = np.array([v.best == v.taken for v in visits])
     lines = ["| teacher's margin | share of states | best action taken |", "|---|---:|---:|"]
-    edges = (0.0, 0.02, decisive_margin, 0.5, math.inf)
-    for low, high in itertools.pairwise(edges):
+    for low, high in margin_bands(decisive_margin):
         band = (margin >= low) & (margin < high)
         if band.any():
             lines.append(f"| {low:g} to {high:g} | {band.mean():.1%} | {agrees[band].mean():.1%} |")

@@ -29,10 +29,12 @@ from typing import Literal
 import numpy as np
 import tyro
 
-MARGIN_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.5), (0.5, np.inf))
-"""The teacher's margin bands reported, as in ``benchmarks.dodging``."""
+from benchmarks.dodging import margin_bands
+
 DECISIVE_MARGIN = 0.05
 """A state is decisive where the teacher's best action beats the second by this much."""
+MARGIN_BANDS = margin_bands(DECISIVE_MARGIN)
+"""The teacher's margin bands reported, those of ``benchmarks.dodging``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,16 +97,16 @@ def agreement_by_margin(best: np.ndarray, taken: np.ndarray, margin: np.ndarray)
 def variant_config(args: BenchArgs):
     """The first ``--train`` run's config with the flags' changes."""
     from agents.config import resolve_config
+    from agents.student import SIZE_FIELDS
     from core.errors import UserError
     from scripts.train import load_run_config
 
     config = load_run_config(args.train[0], None)
     if config.student.recurrent_units:
         raise UserError("benchmarks.offline_fit screens feed-forward students only")
-    sizes = ("stem_filters", "dilated_filters", "bottleneck_filters", "dense_units")
     student = dataclasses.replace(
         config.student,
-        **{name: getattr(args, name) for name in sizes if getattr(args, name) is not None},
+        **{name: getattr(args, name) for name in SIZE_FIELDS if getattr(args, name) is not None},
     )
     training = ("label_weighting", "weight_floor", "random_shift")
     changes = {name: getattr(args, name) for name in training if getattr(args, name) is not None}
