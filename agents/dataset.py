@@ -58,22 +58,31 @@ class ShardedDataset:
         directory: the folder (created if missing; existing shards are kept and appended to).
         shard_size: rows per shard; :meth:`append` writes a shard whenever this many are buffered.
         fields: the names every shard must hold; a shard missing one counts as corrupt.
+        read_only: only :meth:`load`: the folder is not created, a live writer's temporary files
+            are left alone, and :meth:`append`, :meth:`flush` and :meth:`set_aside` raise (for
+            tools that read another process's run, such as ``benchmarks.offline_fit``).
     """
 
     def __init__(
-        self, directory: str | Path, shard_size: int = 2048, fields: tuple[str, ...] | None = None
+        self,
+        directory: str | Path,
+        shard_size: int = 2048,
+        fields: tuple[str, ...] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self.shard_size = int(shard_size)
         self.fields = fields
         self.corrupt: list[Path] = []
         """Shards found unreadable (reported once each, skipped)."""
         self.removed_partial = 0
         """Temporary files of interrupted writes removed when the folder was opened."""
-        for stale in self.directory.glob(".shard-*.tmp"):
-            stale.unlink(missing_ok=True)
-            self.removed_partial += 1
+        if not read_only:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for stale in self.directory.glob(".shard-*.tmp"):
+                stale.unlink(missing_ok=True)
+                self.removed_partial += 1
         self._buffer: dict[str, list[np.ndarray]] = {}
         self._buffered = 0
         self._loaded: dict[str, np.ndarray] = {}
@@ -95,6 +104,7 @@ class ShardedDataset:
         an interrupted iteration and must not be trained on (the iteration is collected again).
         They are kept on disk under another name, never deleted.
         """
+        self._check_writable("set_aside")
         moved = []
         for path in self.shards():
             if self._index(path) >= keep:
@@ -106,6 +116,7 @@ class ShardedDataset:
 
     def append(self, rows: Mapping[str, np.ndarray]) -> None:
         """Buffers rows (arrays sharing their first dimension); writes full shards."""
+        self._check_writable("append")
         sizes = {len(v) for v in rows.values()}
         if len(sizes) != 1:
             raise ValueError(f"rows must share their first dimension, got {sizes}")
@@ -119,8 +130,13 @@ class ShardedDataset:
 
     def flush(self) -> None:
         """Writes every buffered row (a last, possibly short shard)."""
+        self._check_writable("flush")
         if self._buffered:
             self._write(self._buffered)
+
+    def _check_writable(self, method: str) -> None:
+        if self.read_only:
+            raise PermissionError(f"{self.directory}: opened read-only, cannot {method}")
 
     def _write(self, count: int) -> None:
         joined = {k: np.concatenate(v) for k, v in self._buffer.items()}

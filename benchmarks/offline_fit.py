@@ -62,21 +62,15 @@ class BenchArgs:
 
 
 def load_rows(run_dir: Path) -> dict[str, np.ndarray]:
-    """Every row of a finished run's dataset (read only: a live run's folder is left alone)."""
+    """Every readable row of a run's dataset, opened read-only (a live run's folder is left
+    alone; a corrupt shard is reported and skipped, as training does)."""
+    from agents.dataset import ShardedDataset
     from core.errors import UserError
 
-    shards = sorted((run_dir / "dataset").glob("shard-*.npz"))
-    if not shards:
+    dataset = ShardedDataset(run_dir / "dataset", read_only=True)
+    if not dataset.shards():
         raise UserError(f"{run_dir}: no dataset shards (not a training run?)")
-    parts: dict[str, list[np.ndarray]] = {}
-    for path in shards:
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                for key in archive.files:
-                    parts.setdefault(key, []).append(archive[key])
-        except (OSError, ValueError, EOFError) as error:
-            raise UserError(f"{path}: unreadable shard ({error})") from None
-    return {key: np.concatenate(value) for key, value in parts.items()}
+    return dataset.load()
 
 
 def margins(scores: np.ndarray) -> np.ndarray:

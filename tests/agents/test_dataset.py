@@ -110,6 +110,20 @@ def test_shards_of_an_uncommitted_iteration_are_set_aside_not_deleted(tmp_path: 
     np.testing.assert_array_equal(reopened.load()["episode"], np.r_[0:10, 100:105])
 
 
+def test_a_read_only_dataset_reads_a_live_folder_without_touching_it(tmp_path: Path) -> None:
+    writer = ShardedDataset(tmp_path / "live", shard_size=5)
+    writer.append(_rows(12))
+    partial = tmp_path / "live" / ".shard-000002.npz.abc.tmp"
+    partial.write_bytes(b"half a shard")
+    reader = ShardedDataset(tmp_path / "live", read_only=True)
+    np.testing.assert_array_equal(reader.load()["episode"], np.arange(10))
+    assert partial.exists() and reader.removed_partial == 0
+    with pytest.raises(PermissionError, match="read-only"):
+        reader.append(_rows(1))
+    assert ShardedDataset(tmp_path / "absent", read_only=True).load() == {}
+    assert not (tmp_path / "absent").exists()
+
+
 def _interleaved(lengths: list[int], envs: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Episode ids and in-episode step numbers of rows written as the collector does: one row
     per busy env per step, an env starting the next episode when its own ends."""
