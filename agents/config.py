@@ -103,6 +103,9 @@ class GPSConfig:
     centre_band: float = 0.0
     """take_cover's dodger: when calm and farther than this (map units) from the middle of the
     room, it strafes back toward the middle (0: off; only near-ties between strafes lean there)"""
+    teacher_memory_tics: int | None = None
+    """the imitable dodger's and gatherer's memory of what they saw on screen, in tics (None:
+    the teacher's own, 105 on take_cover and 140 on the health scenarios)"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
     symmetric_evaluation: bool = False
@@ -175,7 +178,11 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
     """Keyword options of the run's teacher beyond its mode (see :func:`teachers.options`)."""
     import teachers
 
-    return teachers.options(turning_shots=config.turning_shots, centre_band=config.centre_band)
+    return teachers.options(
+        turning_shots=config.turning_shots,
+        centre_band=config.centre_band,
+        memory_tics=config.teacher_memory_tics,
+    )
 
 
 def resolve_config(config: GPSConfig) -> GPSConfig:
@@ -274,6 +281,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"
         )
+    if config.teacher_memory_tics is not None and config.teacher_mode != "imitable":
+        raise UserError("--teacher-memory-tics is an option of the imitable teacher")
     if teacher_options(config):
         import teachers
 

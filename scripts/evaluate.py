@@ -34,6 +34,9 @@ class EvalArgs:
     centre_band: float = 0.0
     """For `--policy teacher` on take_cover: when calm and farther than this from the middle of
     the room, the teacher walks back toward it (see `doomgps train --centre-band`)."""
+    teacher_memory_tics: int | None = None
+    """For `--policy teacher --teacher-mode imitable` on take_cover and the health scenarios:
+    how long (tics) it remembers what it saw on screen. Default: the teacher's own."""
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
     (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
@@ -76,7 +79,13 @@ def main(argv: list[str]) -> int:
             )
         check_field_of_view(args.field_of_view)
     num_envs = max(1, min(args.num_envs, args.episodes))
-    options = teachers.options(turning_shots=args.turning_shots, centre_band=args.centre_band)
+    if args.teacher_memory_tics is not None and args.teacher_mode != "imitable":
+        raise UserError("--teacher-memory-tics is an option of --teacher-mode imitable")
+    options = teachers.options(
+        turning_shots=args.turning_shots,
+        centre_band=args.centre_band,
+        memory_tics=args.teacher_memory_tics,
+    )
     actor, env_config = load_policy(
         args.policy,
         spec,

@@ -101,6 +101,10 @@ class TrainArgs:
     """take_cover's teacher: when calm and farther than this (map units; the room is 736 wide)
     from the middle of the room, it strafes back toward the middle instead of standing where a
     dodge left it (0: off). Default: the scenario's preset (0)."""
+    teacher_memory_tics: int | None = None
+    """The imitable teacher of take_cover and the health scenarios: how long (tics) it remembers
+    what it saw on screen (0: only what is on screen now). Default: the teacher's own (105 on
+    take_cover, 140 on the health scenarios)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -244,6 +248,7 @@ def build_config(args: TrainArgs):
             teacher_mode=chosen("teacher_mode", "omniscient"),
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
+            teacher_memory_tics=args.teacher_memory_tics,
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,

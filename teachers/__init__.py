@@ -28,7 +28,9 @@ TEACHERS: dict[str, str] = {
 """Scenario name -> ``module:class`` of its teacher."""
 
 
-def options(turning_shots: bool = True, centre_band: float = 0.0) -> dict[str, Any]:
+def options(
+    turning_shots: bool = True, centre_band: float = 0.0, memory_tics: int | None = None
+) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
 
@@ -37,12 +39,16 @@ def options(turning_shots: bool = True, centre_band: float = 0.0) -> dict[str, A
             :class:`~teachers.shooter.ShooterTeacher`).
         centre_band: take_cover's dodger walks back toward the middle of the room when calm and
             farther than this from it (see :class:`~teachers.dodger.DodgerTeacher`).
+        memory_tics: the imitable dodger's and gatherer's memory of what they saw on screen, in
+            tics (``None``: each teacher's own default).
     """
     chosen: dict[str, Any] = {}
     if not turning_shots:
         chosen["turning_shots"] = False
     if centre_band:
         chosen["centre_band"] = centre_band
+    if memory_tics is not None:
+        chosen["memory_tics"] = memory_tics
     return chosen
 
 

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from core.errors import UserError
 from envs.engine_state import (
     HARMFUL_PICKUP_NAMES,
     Category,
@@ -257,6 +258,8 @@ class GathererTeacher(Teacher):
         self, spec: ScenarioSpec, mode: str = "omniscient", memory_tics: int = MEMORY_TICS
     ) -> None:
         super().__init__(spec, mode)
+        if memory_tics < 0:
+            raise UserError(f"memory_tics must be >= 0 (0: no memory), got {memory_tics}")
         self.memory_tics = memory_tics
         names = self.action_names
         self._turn = np.array(

@@ -487,6 +487,31 @@ def test_turning_shots_off_for_a_teacher_without_them_fails_before_a_run_starts(
     assert not any(tmp_path.iterdir())  # no run directory was made
 
 
+def test_the_teacher_memory_reaches_the_imitable_dodger_and_is_refused_where_it_cannot_act(
+    tmp_path: Path, capsys
+) -> None:
+    from agents.actors import TeacherActor
+    from agents.config import teacher_options
+    from scripts.train import TrainArgs, build_config
+
+    config = build_config(TrainArgs(scenario="take_cover", teacher_memory_tics=40))
+    assert config.teacher_mode == "imitable" and teacher_options(config) == {"memory_tics": 40}
+    teacher = TeacherActor("take_cover", 1, mode="imitable", **teacher_options(config))
+    assert teacher.teachers[0].memory_tics == 40
+    refused = [
+        (["--scenario", "take_cover", "--teacher-mode", "omniscient"], "imitable teacher"),
+        (["--scenario", "take_cover", "--teacher-memory-tics", "-1"], "memory_tics must be"),
+        (["--scenario", "defend_the_center", "--teacher-mode", "imitable"], "no option"),
+    ]
+    for flags, message in refused:
+        if "--teacher-memory-tics" not in flags:
+            flags = [*flags, "--teacher-memory-tics", "40"]
+        assert run_command(["train", *flags, "--runs", str(tmp_path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_centre_band_reaches_take_cover_s_teacher_and_is_refused_elsewhere(
     tmp_path: Path, capsys
 ) -> None:

@@ -101,3 +101,23 @@ def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, ca
     student = ["eval", "--scenario", "basic", "--policy", str(tmp_path), "--field-of-view", "120"]
     assert run_command(student) == 2
     assert "trained with" in capsys.readouterr().err
+
+
+def test_eval_plays_the_imitable_teacher_with_the_memory_asked_for(monkeypatch, capsys):
+    import agents.evaluation
+
+    actors = []
+    real = agents.evaluation.evaluate
+
+    def spy(spec, actor, **kwargs):
+        actors.append(actor)
+        return real(spec, actor, **kwargs)
+
+    monkeypatch.setattr(agents.evaluation, "evaluate", spy)
+    flags = ["eval", "--scenario", "take_cover", "--policy", "teacher", "--episodes", "1"]
+    imitable = [*flags, "--teacher-mode", "imitable", "--json"]
+    assert run_command([*imitable, "--teacher-memory-tics", "0"]) == 0
+    assert actors[0].teachers[0].memory_tics == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 1
+    assert run_command([*flags, "--teacher-memory-tics", "40"]) == 2
+    assert "option of --teacher-mode imitable" in capsys.readouterr().err
