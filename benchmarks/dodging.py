@@ -49,6 +49,9 @@ class BenchArgs:
     """Seed of the first episode."""
     decisive_margin: float = 0.05
     """A state is decisive where the teacher's best action beats the second by this much."""
+    shadow_memory_tics: int | None = None
+    """``--policy``: the shadowing dodger's memory in tics (default: its own, 105), to score a
+    student against the teacher it was trained with (``doomgps train --teacher-memory-tics``)."""
     memory_tics: tuple[int, ...] = ()
     """Instead: play the teacher with each of these memories (tics; its default is 105)."""
     reach: tuple[float, ...] = ()
@@ -131,11 +134,11 @@ class Visit:
 
 
 class DodgerShadow(ShadowedActor):
-    """Wraps an actor: an imitable dodger per env scores each state the actor acts in; each
-    state is recorded as a :class:`Visit`."""
+    """Wraps an actor: an imitable dodger per env (built with ``options``) scores each state the
+    actor acts in; each state is recorded as a :class:`Visit`."""
 
-    def __init__(self, actor, num_envs: int) -> None:
-        super().__init__(actor, "take_cover", num_envs)
+    def __init__(self, actor, num_envs: int, **options) -> None:
+        super().__init__(actor, "take_cover", num_envs, **options)
         self.visits: list[Visit] = []
 
     def record(self, teacher, state: EngineState, scores: np.ndarray, action: int) -> None:
@@ -199,6 +202,7 @@ def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
 
 def main(args: BenchArgs) -> str:
     """Runs the diagnosis (or the teacher's sweeps) and returns the markdown it printed."""
+    import teachers
     from agents.evaluation import evaluate
     from agents.policies import load_policy
     from envs.registry import get_spec
@@ -225,7 +229,8 @@ def main(args: BenchArgs) -> str:
         spec = get_spec("take_cover")
         num_envs = min(2, args.episodes)
         actor, env_config = load_policy(args.policy, spec, num_envs, teacher_mode="imitable")
-        shadowed = DodgerShadow(actor, num_envs)
+        options = teachers.options(memory_tics=args.shadow_memory_tics)
+        shadowed = DodgerShadow(actor, num_envs, **options)
         results = evaluate(
             spec,
             shadowed,

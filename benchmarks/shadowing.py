@@ -15,16 +15,19 @@ from envs.engine_state import EngineState
 
 
 class ShadowedActor:
-    """Wraps an actor: a ``mode`` teacher of ``scenario`` per env scores each state the actor
-    acts in and is told the action taken (see :meth:`teachers.base.Teacher.taken`)."""
+    """Wraps an actor: a ``mode`` teacher of ``scenario`` per env (built with ``options``, see
+    :func:`teachers.make`) scores each state the actor acts in and is told the action taken
+    (see :meth:`teachers.base.Teacher.taken`)."""
 
     needs_engine_state = True
 
-    def __init__(self, actor, scenario: str, num_envs: int, mode: str = "imitable") -> None:
+    def __init__(
+        self, actor, scenario: str, num_envs: int, mode: str = "imitable", **options: Any
+    ) -> None:
         import teachers
 
         self.actor = actor
-        self.teachers = [teachers.make(scenario, mode) for _ in range(num_envs)]
+        self.teachers = [teachers.make(scenario, mode, **options) for _ in range(num_envs)]
 
     def reset(self, env_index: int) -> None:
         self.actor.reset(env_index)
