@@ -281,8 +281,6 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"
         )
-    if config.teacher_memory_tics is not None and config.teacher_mode != "imitable":
-        raise UserError("--teacher-memory-tics is an option of the imitable teacher")
     if teacher_options(config):
         import teachers
 

@@ -79,8 +79,6 @@ def main(argv: list[str]) -> int:
             )
         check_field_of_view(args.field_of_view)
     num_envs = max(1, min(args.num_envs, args.episodes))
-    if args.teacher_memory_tics is not None and args.teacher_mode != "imitable":
-        raise UserError("--teacher-memory-tics is an option of --teacher-mode imitable")
     options = teachers.options(
         turning_shots=args.turning_shots,
         centre_band=args.centre_band,

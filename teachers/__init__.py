@@ -62,8 +62,8 @@ def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teache
             :class:`~teachers.shooter.ShooterTeacher`).
 
     Raises:
-        UserError: unknown scenario (the message lists those with a teacher), unknown mode, or
-            an option the scenario's teacher does not take.
+        UserError: unknown scenario (the message lists those with a teacher), unknown mode, an
+            option the scenario's teacher does not take, or a memory for the omniscient teacher.
     """
     spec = (
         get_spec(scenario_name)
@@ -76,6 +76,8 @@ def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teache
         raise UserError(f"no teacher for scenario {scenario_name!r}; teachers exist for: {known}")
     if mode not in MODES:
         raise UserError(f"unknown teacher mode {mode!r}; known modes: {', '.join(MODES)}")
+    if "memory_tics" in options and mode != "imitable":
+        raise UserError("memory_tics (--teacher-memory-tics) is an option of the imitable teacher")
     import importlib
 
     module_name, class_name = TEACHERS[spec.name].split(":")

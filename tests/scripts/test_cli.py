@@ -120,4 +120,4 @@ def test_eval_plays_the_imitable_teacher_with_the_memory_asked_for(monkeypatch, 
     assert actors[0].teachers[0].memory_tics == 0
     assert json.loads(capsys.readouterr().out)["episodes"] == 1
     assert run_command([*flags, "--teacher-memory-tics", "40"]) == 2
-    assert "option of --teacher-mode imitable" in capsys.readouterr().err
+    assert "option of the imitable teacher" in capsys.readouterr().err
