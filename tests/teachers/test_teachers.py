@@ -13,8 +13,9 @@ import teachers
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.factory import make_env
-from envs.registry import SCENARIOS
+from envs.registry import SCENARIOS, get_spec
 from teachers import dodger
+from teachers.gatherer import GathererTeacher
 
 TEACHER_DIR = Path(teachers.__file__).parent
 
@@ -313,7 +314,10 @@ def test_imitable_gatherer_walks_to_a_medikit_off_screen_only_as_long_as_it_reme
         ("explore", None) if memory_tics < 32 else ("straight", (160.0, 0.0))
     )
     assert teacher.goal == (None if memory_tics < 32 else (160.0, 0.0))
-    omniscient = teachers.make("health_gathering_supreme", "omniscient", memory_tics=20)
+    with pytest.raises(UserError, match="option of the imitable teacher"):
+        teachers.make("health_gathering_supreme", "omniscient", memory_tics=20)
+    spec = get_spec("health_gathering_supreme")
+    omniscient = GathererTeacher(spec, "omniscient", memory_tics=20)  # the class takes it
     omniscient.reset()
     omniscient.action_scores(_unseen(seen, 42))
     assert omniscient.decision == ("straight", (160.0, 0.0))  # it needs no memory
