@@ -67,7 +67,7 @@ class TrainArgs:
     label_weighting: Literal["uniform", "spread"] | None = None
     """Weigh each state's policy loss alike, or by how much the teacher's choice matters there
     (the spread of its action scores, plus --weight-floor; mean weight 1). Default: the
-    scenario's preset, else uniform."""
+    scenario's preset (spread on take_cover), else uniform."""
     weight_floor: float = 0.02
     """spread weighting: added to every state's score spread, so calm states still count."""
     policy_loss: Literal["cross_entropy", "score_regression"] | None = None
@@ -103,8 +103,8 @@ class TrainArgs:
     dodge left it (0: off). Default: the scenario's preset (0)."""
     teacher_memory_tics: int | None = None
     """The imitable teacher of take_cover and the health scenarios: how long (tics) it remembers
-    what it saw on screen (0: only what is on screen now). Default: the teacher's own (105 on
-    take_cover, 140 on the health scenarios)."""
+    what it saw on screen (0: only what is on screen now). Default: the scenario's preset (40 on
+    take_cover), else the teacher's own (105 on take_cover, 140 on the health scenarios)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -135,7 +135,8 @@ class TrainArgs:
     frame_stack_dilation: int | None = None
     """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
     those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same
-    input size). Default: the scenario's preset, else 1."""
+    input size). Default: the scenario's preset (2 on defend_the_center, 3 on take_cover),
+    else 1."""
     pooling: Literal["flatten", "height_max"] | None = None
     """How the student's conv map becomes a vector: flatten it, or take each column's maximum
     first. Default: the scenario's preset (height_max on defend_the_center, else flatten)."""
@@ -213,6 +214,13 @@ def build_config(args: TrainArgs):
     symmetric_evaluation = chosen("symmetric_evaluation", False) and (
         args.symmetric_evaluation is not None or not recurrent_units
     )
+    teacher_mode = chosen("teacher_mode", "omniscient")
+    # a preset's teacher memory yields to a teacher without one (asked for, it is an error)
+    teacher_memory_tics = (
+        args.teacher_memory_tics
+        if args.teacher_memory_tics is not None or teacher_mode != "imitable"
+        else preset.get("teacher_memory_tics")
+    )
     beta = (
         BetaSchedule(kind="constant", start=args.beta_decay)
         if args.beta == "constant"
@@ -245,10 +253,10 @@ def build_config(args: TrainArgs):
             tau=args.tau,
             kl_target=args.kl_target,
             beta=beta,
-            teacher_mode=chosen("teacher_mode", "omniscient"),
+            teacher_mode=teacher_mode,
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
-            teacher_memory_tics=args.teacher_memory_tics,
+            teacher_memory_tics=teacher_memory_tics,
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,

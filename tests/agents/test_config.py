@@ -54,6 +54,9 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     # its room is a mirror image of itself: the symmetric policy is evaluated and exported
     assert (cover.symmetric_evaluation, cover.student.symmetric_policy) == (True, False)
     assert (cover.env.width, cover.eval_every, cover.episodes_per_iteration) == (160, 2, 4)
+    # labelled by a teacher that forgets sooner, weighted where its choice matters, 52 tics seen
+    assert (cover.teacher_memory_tics, cover.label_weighting) == (40, "spread")
+    assert cover.env.frame_stack_dilation == 3
     corridor = build_config(TrainArgs(scenario="deadly_corridor"))
     assert (corridor.mode, corridor.teacher_mode) == ("dagger", "imitable")
     assert (corridor.frames, corridor.episodes_per_iteration, corridor.steps_per_iteration) == (
@@ -156,9 +159,12 @@ def test_the_size_flags_build_a_student_of_that_size_and_zero_is_a_user_error() 
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config
 
-    small = build_config(TrainArgs(scenario="take_cover")).student
+    small = build_config(TrainArgs(scenario="defend_the_center")).student
     assert (small.stem_filters, small.dilated_filters, small.bottleneck_filters) == (16, 16, 8)
     assert small.dense_units == 128
+    cover = build_config(TrainArgs(scenario="take_cover")).student  # its preset: twice as wide
+    assert (cover.stem_filters, cover.dilated_filters, cover.bottleneck_filters) == (32, 32, 16)
+    assert cover.dense_units == 256
     flags = dict(stem_filters=32, dilated_filters=24, bottleneck_filters=12, dense_units=64)
     wide = build_config(TrainArgs(scenario="take_cover", **flags)).student
     assert [getattr(wide, name) for name in flags] == list(flags.values())

@@ -372,17 +372,22 @@ def test_spread_weighting_and_score_regression_give_the_learner_the_teachers_sco
         "scores": np.array([[0.0, -0.01, -0.01], [-2.0, -0.01, -3.0]], np.float32),
         "episode": np.zeros(2, np.int64),
     }
-    plain = build_config(TrainArgs(scenario="take_cover"))
-    assert plain.label_weighting == "uniform"
+    plain = build_config(TrainArgs(scenario="take_cover", label_weighting="uniform"))
     columns = {"observation", "previous_actions", "label", "aux"}
     assert set(training_columns(plain, arrays)) == columns
-    spread = build_config(TrainArgs(scenario="take_cover", label_weighting="spread"))
+    assert build_config(TrainArgs(scenario="defend_the_center")).label_weighting == "uniform"
+    spread = build_config(TrainArgs(scenario="take_cover"))  # its preset's weighting
     weight = training_columns(spread, arrays)["weight"]
     np.testing.assert_allclose(weight, np.array([0.03, 3.01]) / 1.52, rtol=1e-5)
     with pytest.raises(UserError, match="weight-floor"):
         build_config(TrainArgs(label_weighting="spread", weight_floor=0.0))
     regression = build_config(
-        TrainArgs(scenario="take_cover", policy_loss="score_regression", tau=0.05)
+        TrainArgs(
+            scenario="take_cover",
+            label_weighting="uniform",
+            policy_loss="score_regression",
+            tau=0.05,
+        )
     )
     assert set(training_columns(regression, arrays)) == columns | {"scores"}
     np.testing.assert_array_equal(training_columns(regression, arrays)["scores"], arrays["scores"])
@@ -494,10 +499,15 @@ def test_the_teacher_memory_reaches_the_imitable_dodger_and_is_refused_where_it_
     from agents.config import teacher_options
     from scripts.train import TrainArgs, build_config
 
-    config = build_config(TrainArgs(scenario="take_cover", teacher_memory_tics=40))
-    assert config.teacher_mode == "imitable" and teacher_options(config) == {"memory_tics": 40}
+    config = build_config(TrainArgs(scenario="take_cover", teacher_memory_tics=25))
+    assert config.teacher_mode == "imitable" and teacher_options(config) == {"memory_tics": 25}
+    preset = build_config(TrainArgs(scenario="take_cover"))
+    assert teacher_options(preset) == {"memory_tics": 40}
+    # the preset's memory yields to a teacher without one; only the flag makes that an error
+    omniscient = build_config(TrainArgs(scenario="take_cover", teacher_mode="omniscient"))
+    assert omniscient.teacher_memory_tics is None and teacher_options(omniscient) == {}
     teacher = TeacherActor("take_cover", 1, mode="imitable", **teacher_options(config))
-    assert teacher.teachers[0].memory_tics == 40
+    assert teacher.teachers[0].memory_tics == 25
     refused = [
         (["--scenario", "take_cover", "--teacher-mode", "omniscient"], "imitable teacher"),
         (["--scenario", "take_cover", "--teacher-memory-tics", "-1"], "memory_tics must be"),
