@@ -59,6 +59,9 @@ class BenchArgs:
     weight_floor: float | None = None
     random_shift: int | None = None
     """Pixels of random image shift in training (default: the run's)."""
+    report_every: int = 0
+    """Every this many steps, print the decisive agreement on each tested set so far (a fit
+    curve that tells a student still learning from one that has stopped); 0: only at the end."""
 
 
 def load_rows(run_dir: Path) -> dict[str, np.ndarray]:
@@ -140,11 +143,6 @@ def main(args: BenchArgs) -> str:
             score_temperature=config.tau if config.policy_loss == "score_regression" else 0.0,
         )
     )
-    started = time.perf_counter()
-    stream = ArrayStream(columns, args.batch_size, seed=args.seed)
-    for _ in range(args.steps):
-        step(next(stream))
-    seconds = time.perf_counter() - started
     symmetric = symmetric_mirror(spec, True, False)
     act = tf.function(lambda obs, prev, mirror: policy_logits(model, obs, prev, mirror))
 
@@ -156,6 +154,32 @@ def main(args: BenchArgs) -> str:
             chunks.append(act(data["observation"][part], prev, mirror).numpy().argmax(-1))
         return np.concatenate(chunks)
 
+    sample = np.random.default_rng(args.seed).permutation(len(pooled["scores"]))[:5000]
+    tested = [("training rows (5,000)", {k: v[sample] for k, v in pooled.items()})]
+    for run in args.test:
+        data = load_rows(run)
+        own = ~data["teacher"].astype(bool) & (data["iteration"] >= 1)
+        tested.append((run.name, {key: value[own] for key, value in data.items()}))
+
+    def decisive_shares() -> str:
+        shares = []
+        for _, data in tested:
+            best, margin = data["scores"].argmax(-1), margins(data["scores"])
+            shares.append(agreement_by_margin(best, actions(data, None), margin)[-1])
+        return " / ".join(f"{100 * share:.1f}%" for share in shares)
+
+    started = time.perf_counter()
+    stream = ArrayStream(columns, args.batch_size, seed=args.seed)
+    for done in range(1, args.steps + 1):
+        step(next(stream))
+        if args.report_every and done % args.report_every == 0 and done < args.steps:
+            elapsed = time.perf_counter() - started
+            print(
+                f"step {done:,} ({elapsed:.0f} s): decisive agreement, plain, "
+                f"training / tested: {decisive_shares()}",
+                flush=True,
+            )
+    seconds = time.perf_counter() - started
     bands = [f"{lo:g}-{hi:g}" for lo, hi in MARGIN_BANDS]
     lines = [
         f"{len(columns['observation'])} rows from {len(args.train)} run(s), {args.steps} steps "
@@ -164,12 +188,6 @@ def main(args: BenchArgs) -> str:
         "| states | policy | rows | " + " | ".join(bands) + " | decisive |",
         "|---|---|---:|" + "---:|" * (len(bands) + 1),
     ]
-    sample = np.random.default_rng(args.seed).permutation(len(pooled["scores"]))[:5000]
-    tested = [("training rows (5,000)", {k: v[sample] for k, v in pooled.items()})]
-    for run in args.test:
-        data = load_rows(run)
-        own = ~data["teacher"].astype(bool) & (data["iteration"] >= 1)
-        tested.append((run.name, {key: value[own] for key, value in data.items()}))
     for name, data in tested:
         best, margin = data["scores"].argmax(-1), margins(data["scores"])
         for policy, mirrored in (("plain", None), ("symmetric", symmetric)):
