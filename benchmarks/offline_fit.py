@@ -160,26 +160,27 @@ def main(args: BenchArgs) -> str:
         data = load_rows(run)
         own = ~data["teacher"].astype(bool) & (data["iteration"] >= 1)
         tested.append((run.name, {key: value[own] for key, value in data.items()}))
+    teacher = [(data["scores"].argmax(-1), margins(data["scores"])) for _, data in tested]
 
     def decisive_shares() -> str:
-        shares = []
-        for _, data in tested:
-            best, margin = data["scores"].argmax(-1), margins(data["scores"])
-            shares.append(agreement_by_margin(best, actions(data, None), margin)[-1])
+        shares = [
+            agreement_by_margin(best, actions(data, None), margin)[-1]
+            for (_, data), (best, margin) in zip(tested, teacher, strict=True)
+        ]
         return " / ".join(f"{100 * share:.1f}%" for share in shares)
 
-    started = time.perf_counter()
+    seconds = 0.0  # training time only, the reports left out
     stream = ArrayStream(columns, args.batch_size, seed=args.seed)
     for done in range(1, args.steps + 1):
+        started = time.perf_counter()
         step(next(stream))
+        seconds += time.perf_counter() - started
         if args.report_every and done % args.report_every == 0 and done < args.steps:
-            elapsed = time.perf_counter() - started
             print(
-                f"step {done:,} ({elapsed:.0f} s): decisive agreement, plain, "
+                f"step {done:,} ({seconds:.0f} s): decisive agreement, plain, "
                 f"training / tested: {decisive_shares()}",
                 flush=True,
             )
-    seconds = time.perf_counter() - started
     bands = [f"{lo:g}-{hi:g}" for lo, hi in MARGIN_BANDS]
     lines = [
         f"{len(columns['observation'])} rows from {len(args.train)} run(s), {args.steps} steps "
@@ -188,8 +189,7 @@ def main(args: BenchArgs) -> str:
         "| states | policy | rows | " + " | ".join(bands) + " | decisive |",
         "|---|---|---:|" + "---:|" * (len(bands) + 1),
     ]
-    for name, data in tested:
-        best, margin = data["scores"].argmax(-1), margins(data["scores"])
+    for (name, data), (best, margin) in zip(tested, teacher, strict=True):
         for policy, mirrored in (("plain", None), ("symmetric", symmetric)):
             if policy == "symmetric" and mirrored is None:
                 continue
