@@ -59,6 +59,9 @@ class BenchArgs:
     weight_floor: float | None = None
     random_shift: int | None = None
     """Pixels of random image shift in training (default: the run's)."""
+    weight_decay: float = 0.0
+    """Decoupled weight decay of Adam (AdamW's, per unit of learning rate; 0: none, as in
+    ``doomgps train``): a regulariser against memorising the training rows."""
     report_every: int = 0
     """Every this many steps, print the decisive agreement on each tested set so far (a fit
     curve that tells a student still learning from one that has stopped); 0: only at the end."""
@@ -101,6 +104,8 @@ def variant_config(args: BenchArgs):
     config = load_run_config(args.train[0], None)
     if config.student.recurrent_units:
         raise UserError("benchmarks.offline_fit screens feed-forward students only")
+    if not args.weight_decay >= 0.0:
+        raise UserError(f"--weight-decay must be >= 0, got {args.weight_decay}")
     student = dataclasses.replace(
         config.student,
         **{name: getattr(args, name) for name in SIZE_FIELDS if getattr(args, name) is not None},
@@ -134,7 +139,7 @@ def main(args: BenchArgs) -> str:
     step = tf.function(
         gps_step(
             model,
-            keras.optimizers.Adam(config.learning_rate),
+            keras.optimizers.Adam(config.learning_rate, weight_decay=args.weight_decay or None),
             config.aux_weight,
             mirror,
             config.student.enemy_columns,
