@@ -249,7 +249,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     from agents.student import build_student
     from core.averaging import WeightAverage
     from core.logger import Logger
-    from core.precision import set_precision, wrap_optimizer
+    from core.precision import wrap_optimizer
     from core.seeding import seed_everything
     from core.trainer import Learner, TrainerConfig, build_optimizer
     from envs.registry import get_spec
@@ -273,7 +273,6 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         }
     )
     seed_everything(config.seed)
-    set_precision(config.student.precision)
     env_config = dataclasses.replace(config.env, engine_state=True, engine_state_in_info=True)
     model = build_student(env_config.observation_shape, len(spec.actions), config.student)
     optimizer = wrap_optimizer(

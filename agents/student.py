@@ -33,6 +33,7 @@ steps (:func:`agents.dataset.episode_windows`, :func:`agents.learner.gps_sequenc
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Sequence
 
 import keras
@@ -40,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.layers import dilated_conv_stack
+from core.precision import Precision, precision_scope
 from envs.engine_state import Category, EngineState
 from teachers.geometry import bearing, wrap_degrees
 
@@ -77,7 +79,9 @@ class StudentConfig:
     student). A recurrent student carries a hidden state through each episode and is trained on
     windows of consecutive steps (``GPSConfig.sequence_length``, ``GPSConfig.burn_in``)"""
     precision: str = "float32"
-    """``float32``, ``mixed_float16`` or ``mixed_bfloat16`` (set the policy before building)"""
+    """``float32``, ``mixed_float16`` or ``mixed_bfloat16``: the dtype policy
+    :func:`build_student` builds the network with (variables stay float32; ``mixed_bfloat16``
+    suits GPUs and CPUs with bfloat16 instructions, AVX512-BF16 or AMX)"""
     symmetric_policy: bool = False
     """act with the mean of the logits on the frames and, actions swapped back, on their
     left-right mirror image (:func:`policy_logits`): a policy exactly symmetric under mirroring,
@@ -318,10 +322,14 @@ def build_student(
         ``member_<name>`` ``(B, K, ...)`` holds each member's own output, for their losses.
 
     Raises:
-        ValueError: an unknown ``pooling``, a negative ``previous_actions`` or
+        ValueError: an unknown ``precision`` or ``pooling``, a negative ``previous_actions`` or
             ``recurrent_units``, an ``ensemble_size`` below 1 or a recurrent ensemble.
     """
     config = config or StudentConfig()
+    if config.precision not in typing.get_args(Precision):
+        raise ValueError(
+            f"precision must be one of {typing.get_args(Precision)}, not {config.precision!r}"
+        )
     if config.pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {config.pooling!r}")
     if config.previous_actions < 0:
@@ -330,11 +338,12 @@ def build_student(
         raise ValueError("recurrent_units must be >= 0")
     if config.ensemble_size < 1:
         raise ValueError("ensemble_size must be >= 1")
-    if config.ensemble_size > 1:
-        if config.recurrent_units:
-            raise ValueError("an ensemble needs a feed-forward student")
-        return _build_ensemble(observation_shape, num_actions, config)
-    return _build_network(observation_shape, num_actions, config, "student")
+    if config.ensemble_size > 1 and config.recurrent_units:
+        raise ValueError("an ensemble needs a feed-forward student")
+    with precision_scope(config.precision):
+        if config.ensemble_size > 1:
+            return _build_ensemble(observation_shape, num_actions, config)
+        return _build_network(observation_shape, num_actions, config, "student")
 
 
 def _build_ensemble(

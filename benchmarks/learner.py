@@ -5,7 +5,11 @@
 2. Rollout steps/s of the vector env with the student acting (one batched network call per
    step) versus the env alone with random actions (target: >= 0.5x).
 
-Run: ``python -m benchmarks.learner`` (add ``--json`` for one JSON line).
+Both are measured for each ``--precisions`` entry in the same run, and each precision's speed is
+also printed against the first one's (``--precisions float32 mixed_bfloat16``: what bfloat16
+buys on this machine).
+
+Run: ``python -m benchmarks.learner`` (add ``--json`` for one JSON line per precision).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import time
 
 import numpy as np
 import tyro
+
+from core.precision import Precision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,36 +43,45 @@ class BenchArgs:
     preset: bool = True
     """Use the scenario's training preset (input width, pooling, action history); otherwise the
     default 80x60 flattened student."""
+    precisions: tuple[Precision, ...] = ("float32",)
+    """Keras dtype policies to measure, one after the other (``doomgps train --precision``);
+    ``mixed_bfloat16`` is fast on GPUs and on CPUs with bfloat16 instructions (AVX512-BF16,
+    AMX)."""
     json: bool = False
-    """Print one JSON object instead of the table."""
+    """Print one JSON object per precision instead of the table."""
 
 
-def _setup(args: BenchArgs):
+def _setup(args: BenchArgs, precision: Precision):
     """The env config and student config the benchmark measures."""
     from agents.student import StudentConfig
     from envs.config import EnvConfig
 
     if not args.preset:
-        return EnvConfig(), StudentConfig()
+        return EnvConfig(), StudentConfig(precision=precision)
     from scripts.train import TrainArgs, build_config
 
-    config = build_config(TrainArgs(scenario=args.scenario))
+    config = build_config(TrainArgs(scenario=args.scenario, precision=precision))
     return config.env, config.student
 
 
-def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
+def _learner_rates(
+    args: BenchArgs, num_actions: int, precision: Precision
+) -> tuple[float, float, float]:
+    """Samples/s of the core Learner's step (plain ``tf.function``, then XLA) and of
+    ``model.fit`` (Keras compiles its step with XLA where it can, ``jit_compile="auto"``)."""
     import keras
     import tensorflow as tf
 
     from agents.learner import gps_step
     from agents.student import build_student
     from core.data import ArrayStream
+    from core.precision import wrap_optimizer
     from core.seeding import seed_everything
     from core.trainer import Learner, TrainerConfig, build_optimizer
 
     seed_everything(0)
     rng = np.random.default_rng(0)
-    env_config, student_config = _setup(args)
+    env_config, student_config = _setup(args, precision)
     shape = env_config.observation_shape
     obs = rng.integers(0, 255, (args.samples, *shape), dtype=np.uint8)
     labels = rng.dirichlet(np.ones(num_actions), args.samples).astype(np.float32)
@@ -75,9 +90,6 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
     # model.fit gets the very same network
     config = dataclasses.replace(student_config, aux_heads=False)
 
-    model = build_student(shape, num_actions, config)
-    optimizer = keras.optimizers.Adam(1e-3)
-    build_optimizer(optimizer, model)
     stream = ArrayStream(
         {
             "observation": obs,
@@ -87,16 +99,21 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
         },
         args.batch_size,
     )
-    learner = Learner(
-        gps_step(model, optimizer),
-        stream,
-        config=TrainerConfig(steps=10**9, log_every=10**9),
-        show_progress=False,
-    )
-    learner.run(until=10)
-    started = time.perf_counter()
-    learner.run(until=10 + args.steps)
-    ours = args.steps * args.batch_size / (time.perf_counter() - started)
+    ours = {}
+    for jit_compile in (False, True):
+        model = build_student(shape, num_actions, config)
+        optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
+        build_optimizer(optimizer, model)
+        learner = Learner(
+            gps_step(model, optimizer),
+            stream,
+            config=TrainerConfig(steps=10**9, log_every=10**9, jit_compile=jit_compile),
+            show_progress=False,
+        )
+        learner.run(until=10)
+        started = time.perf_counter()
+        learner.run(until=10 + args.steps)
+        ours[jit_compile] = args.steps * args.batch_size / (time.perf_counter() - started)
 
     model = build_student(shape, num_actions, config)
     model.compile(
@@ -115,10 +132,10 @@ def _learner_rates(args: BenchArgs, num_actions: int) -> tuple[float, float]:
     started = time.perf_counter()
     model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
     fit = args.steps * args.batch_size / (time.perf_counter() - started)
-    return ours, fit
+    return ours[False], ours[True], fit
 
 
-def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
+def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float, float]:
     from agents.actors import RandomActor
     from agents.rollout import run_episodes
     from agents.student import build_student
@@ -127,7 +144,7 @@ def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
     from envs.vector import make_vector_env
 
     spec = get_spec(args.scenario)
-    config, student_config = _setup(args)
+    config, student_config = _setup(args, precision)
     vec = make_vector_env(spec, args.num_envs, config)
     student = StudentActor(
         build_student(config.observation_shape, len(spec.actions), student_config)
@@ -151,17 +168,18 @@ def _rollout_rates(args: BenchArgs) -> tuple[float, float, float]:
     return rates[0], rates[1], student.inference_ms
 
 
-def main() -> None:
-    """Runs both benchmarks and prints the table."""
-    args = tyro.cli(BenchArgs, prog="python -m benchmarks.learner")
+def _measure(args: BenchArgs, precision: Precision) -> dict:
     from envs.registry import get_spec
 
-    ours, fit = _learner_rates(args, len(get_spec(args.scenario).actions))
-    env_alone, with_student, inference_ms = _rollout_rates(args)
-    report = {
+    ours, ours_xla, fit = _learner_rates(args, len(get_spec(args.scenario).actions), precision)
+    env_alone, with_student, inference_ms = _rollout_rates(args, precision)
+    return {
+        "precision": precision,
         "learner_samples_per_sec": round(ours, 1),
         "fit_samples_per_sec": round(fit, 1),
         "learner_vs_fit": round(ours / fit, 3),
+        "learner_xla_samples_per_sec": round(ours_xla, 1),
+        "learner_xla_vs_fit": round(ours_xla / fit, 3),
         "env_steps_per_sec": round(env_alone, 1),
         "student_rollout_steps_per_sec": round(with_student, 1),
         "rollout_vs_env": round(with_student / env_alone, 3),
@@ -169,19 +187,49 @@ def main() -> None:
         "num_envs": args.num_envs,
         "batch_size": args.batch_size,
     }
+
+
+def main() -> None:
+    """Runs both benchmarks for each precision and prints the table."""
+    args = tyro.cli(BenchArgs, prog="python -m benchmarks.learner")
+    reports = [_measure(args, precision) for precision in args.precisions]
     if args.json:
-        print(json.dumps(report))
+        for report in reports:
+            print(json.dumps(report))
         return
-    print(
-        f"| measurement | value | target |\n|---|---:|---|\n"
-        f"| learner step (core Learner), samples/s | {ours:.0f} | |\n"
-        f"| model.fit, samples/s | {fit:.0f} | |\n"
-        f"| learner / fit | {ours / fit:.2f}x | >= 1.0x |\n"
-        f"| env alone ({args.num_envs} envs, random actions), steps/s | {env_alone:.0f} | |\n"
-        f"| env + batched student, steps/s | {with_student:.0f} | |\n"
-        f"| student rollout / env alone | {with_student / env_alone:.2f}x | >= 0.5x |\n"
-        f"| student inference per vector step | {inference_ms:.2f} ms | |"
-    )
+    rows = [
+        ("learner step (core Learner), samples/s", "learner_samples_per_sec", "{:.0f}", ""),
+        ("model.fit, samples/s", "fit_samples_per_sec", "{:.0f}", ""),
+        ("learner / fit", "learner_vs_fit", "{:.2f}x", ">= 1.0x"),
+        ("learner step with XLA, samples/s", "learner_xla_samples_per_sec", "{:.0f}", ""),
+        ("learner with XLA / fit", "learner_xla_vs_fit", "{:.2f}x", ">= 1.0x"),
+        (
+            f"env alone ({args.num_envs} envs, random actions), steps/s",
+            "env_steps_per_sec",
+            "{:.0f}",
+            "",
+        ),
+        ("env + batched student, steps/s", "student_rollout_steps_per_sec", "{:.0f}", ""),
+        ("student rollout / env alone", "rollout_vs_env", "{:.2f}x", ">= 0.5x"),
+        ("student inference per vector step, ms", "inference_ms_per_batch", "{:.2f}", ""),
+    ]
+    print(f"{args.scenario}: " + ", ".join(r["precision"] for r in reports) + "\n")
+    print("| measurement | " + " | ".join(r["precision"] for r in reports) + " | target |")
+    print("|---|" + "---:|" * len(reports) + "---|")
+    for name, key, form, target in rows:
+        print(f"| {name} | " + " | ".join(form.format(r[key]) for r in reports) + f" | {target} |")
+    first = reports[0]
+    for report in reports[1:]:
+        speed = {  # faster is above 1x for all three
+            key: report[key] / first[key]
+            for key in ("learner_samples_per_sec", "student_rollout_steps_per_sec")
+        }
+        speed["inference"] = first["inference_ms_per_batch"] / report["inference_ms_per_batch"]
+        print(
+            f"\n{report['precision']} / {first['precision']}: learner step "
+            f"{speed['learner_samples_per_sec']:.2f}x, inference {speed['inference']:.2f}x, "
+            f"student rollout {speed['student_rollout_steps_per_sec']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Literal
 
 import keras
@@ -17,6 +19,19 @@ def set_precision(precision: Precision = "float32") -> None:
     ``mixed_bfloat16`` needs no loss scaling. ``float32`` is the default and works everywhere.
     """
     keras.mixed_precision.set_dtype_policy(precision)
+
+
+@contextlib.contextmanager
+def precision_scope(precision: Precision) -> Iterator[None]:
+    """Builds the models made inside it with ``precision``'s dtype policy, then restores the
+    global policy: a layer keeps the policy it was built with, so a model's numerics follow its
+    own config wherever it is built (a run, ``doomgps eval``, a benchmark)."""
+    previous = keras.mixed_precision.dtype_policy()
+    set_precision(precision)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
 
 
 def wrap_optimizer(

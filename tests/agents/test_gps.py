@@ -171,6 +171,30 @@ def test_a_weight_averaged_run_acts_evaluates_and_exports_its_average(
     assert run_command(["train", *args, "--average-decay", "1.0", "--runs", str(tmp_path)]) == 2
 
 
+def test_a_bfloat16_run_is_evaluated_by_the_cli_with_the_numerics_it_trained_with(
+    tmp_path: Path, capsys
+) -> None:
+    import keras
+
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "200", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60"]
+    args += ["--precision", "mixed_bfloat16", "--runs", str(tmp_path)]
+    assert run_command(["train", *args]) == 0
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # the run leaked nothing
+    (run_dir,) = tmp_path.iterdir()
+    result = json.loads((run_dir / "summary.json").read_text())
+    actor, _ = load_student_actor(run_dir, get_spec("basic"))
+    assert actor.model.get_layer("stem").compute_dtype == "bfloat16"
+    capsys.readouterr()
+    command = ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5"]
+    assert run_command([*command, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+
+
 @pytest.mark.parametrize(
     ("flag", "rollouts_symmetric"),
     [("--symmetric-policy", True), ("--symmetric-evaluation", False)],

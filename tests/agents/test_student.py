@@ -106,6 +106,20 @@ def test_student_maps_uint8_frames_to_policy_and_aux_logits() -> None:
     assert model.get_layer("features").kernel.shape[0] == 30 * 40 * 8
 
 
+def test_a_bfloat16_student_computes_in_bfloat16_and_leaves_the_global_policy_alone() -> None:
+    import keras
+
+    model = build_student((60, 80, 4), 6, StudentConfig(precision="mixed_bfloat16"))
+    assert keras.mixed_precision.dtype_policy().name == "float32"
+    assert model.get_layer("stem").compute_dtype == "bfloat16"
+    assert model.get_layer("stem").kernel.dtype == "float32"  # variables stay float32
+    outputs = model(np.zeros((2, 60, 80, 4), np.uint8))
+    assert outputs["logits"].dtype == "float32"
+    assert build_student((60, 80, 4), 6).get_layer("stem").compute_dtype == "float32"
+    with pytest.raises(ValueError, match="precision"):
+        build_student((60, 80, 4), 6, StudentConfig(precision="float8"))
+
+
 def test_student_without_aux_heads_has_only_the_policy() -> None:
     model = build_student((60, 80, 4), 3, StudentConfig(aux_heads=False))
     assert set(model.output) == {"logits"}
