@@ -160,6 +160,7 @@ def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float,
 
             run_episodes(vec, actor, args.num_envs, 0, on_step=count, show_progress=False)
             steps[0] = 0
+            student.calls, student.seconds = 0, 0.0  # the warm-up's calls include the trace
             result = run_episodes(
                 vec, actor, args.episodes, 100, on_step=count, show_progress=False
             )

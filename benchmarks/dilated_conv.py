@@ -1,0 +1,162 @@
+"""The student's dilated convolutions: the direct op against Keras' rearrangement.
+
+Keras' ``Conv2D`` computes a dilated convolution through ``tf.nn.convolution``, which rearranges
+the image into ``dilation**2`` smaller ones (``space_to_batch``), convolves them and rearranges
+back; :class:`core.layers.DilatedConv2D` hands the dilation to the convolution op itself
+(oneDNN's or cuDNN's dilated kernel). Both are measured in the same run, on the scenario's
+training-preset student, for each ``--precisions`` entry:
+
+1. milliseconds per batched inference call of :class:`agents.student_actor.StudentActor` at the
+   vector env's batch (``--num-envs`` frames), the call every rollout step makes;
+2. samples/s of the GPS training step run by :class:`core.trainer.Learner`.
+
+The two networks hold the same weights; the largest difference between their action
+probabilities is printed beside the timings. Rounds alternate between the two so that a change
+in the machine's load falls on both.
+
+Run: ``python -m benchmarks.dilated_conv`` (``--scenario take_cover``, ``--precisions float32
+mixed_bfloat16``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from unittest import mock
+
+import numpy as np
+import tyro
+
+from core.precision import Precision
+
+ROUTES = ("keras", "direct")
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchArgs:
+    """Time the student's dilated convolutions through Keras and through the direct op."""
+
+    scenario: str = "defend_the_center"
+    """Scenario whose training preset fixes the student and its input."""
+    num_envs: int = 4
+    """Frames per inference call (the vector env's width)."""
+    calls: int = 200
+    """Timed inference calls per round."""
+    batch_size: int = 64
+    """Samples per optimizer step."""
+    steps: int = 40
+    """Timed optimizer steps per round (after a warm-up of 5)."""
+    rounds: int = 3
+    """Alternating rounds per route; the median round is reported."""
+    precisions: tuple[Precision, ...] = ("float32",)
+    """Keras dtype policies to measure (``doomgps train --precision``)."""
+
+
+def _route(name: str):
+    """A context in which students are built and traced with one route of dilated convs."""
+    return mock.patch("core.layers.native_dilation_supported", return_value=name == "direct")
+
+
+def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float]]:
+    import keras
+
+    from agents.learner import gps_step
+    from agents.student import build_student
+    from agents.student_actor import StudentActor
+    from core.data import ArrayStream
+    from core.precision import wrap_optimizer
+    from core.seeding import seed_everything
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+    from envs.registry import get_spec
+    from scripts.train import TrainArgs, build_config
+
+    config = build_config(TrainArgs(scenario=args.scenario, precision=precision))
+    num_actions = len(get_spec(args.scenario).actions)
+    shape = config.env.observation_shape
+    student_config = dataclasses.replace(config.student, aux_heads=False)
+    rng = np.random.default_rng(0)
+    samples = 16 * args.batch_size
+    k = student_config.previous_actions
+    stream = ArrayStream(
+        {
+            "observation": rng.integers(0, 255, (samples, *shape), dtype=np.uint8),
+            "previous_actions": rng.integers(-1, num_actions, (samples, k)).astype(np.int32),
+            "label": rng.dirichlet(np.ones(num_actions), samples).astype(np.float32),
+            "aux": np.zeros((samples, 4), np.int8),
+        },
+        args.batch_size,
+    )
+    frames = rng.integers(0, 255, (args.num_envs, *shape), dtype=np.uint8)
+
+    seed_everything(0)
+    weights = build_student(shape, num_actions, student_config).get_weights()
+    actors, learners = {}, {}
+    for route in ROUTES:
+        with _route(route):
+            model = build_student(shape, num_actions, student_config)
+            model.set_weights(weights)
+            actors[route] = StudentActor(model)
+            actors[route].probabilities(frames)  # traced here, inside the route
+            trained = build_student(shape, num_actions, student_config)
+            trained.set_weights(weights)
+            optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
+            build_optimizer(optimizer, trained)
+            learners[route] = Learner(
+                gps_step(trained, optimizer),
+                stream,
+                config=TrainerConfig(steps=10**9, log_every=10**9),
+                show_progress=False,
+            )
+            learners[route].run(until=5)
+    difference = float(
+        np.abs(actors["keras"].probabilities(frames) - actors["direct"].probabilities(frames)).max()
+    )
+    rounds: dict[str, dict[str, list[float]]] = {
+        route: {"inference_ms": [], "samples_per_sec": []} for route in ROUTES
+    }
+    for _ in range(args.rounds):
+        for route in ROUTES:
+            started = time.perf_counter()
+            for _ in range(args.calls):
+                actors[route].probabilities(frames)
+            elapsed = time.perf_counter() - started
+            rounds[route]["inference_ms"].append(1000.0 * elapsed / args.calls)
+            learner = learners[route]
+            started = time.perf_counter()
+            learner.run(until=learner.steps + args.steps)
+            elapsed = time.perf_counter() - started
+            rounds[route]["samples_per_sec"].append(args.steps * args.batch_size / elapsed)
+    report = {
+        route: {key: statistics.median(values) for key, values in rounds[route].items()}
+        for route in ROUTES
+    }
+    report["direct"]["probability_difference"] = difference
+    return report
+
+
+def main() -> None:
+    """Measures both routes for each precision and prints one table."""
+    args = tyro.cli(BenchArgs, prog="python -m benchmarks.dilated_conv")
+    print(
+        f"{args.scenario} preset student; inference at {args.num_envs} frames a call, "
+        f"training at {args.batch_size} a step; the median of {args.rounds} alternating rounds\n"
+    )
+    print(
+        "| precision | inference ms, keras | direct | speed-up | learner samples/s, keras "
+        "| direct | speed-up | largest probability difference |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for precision in args.precisions:
+        keras_route, direct = (r for r in _measure(args, precision).values())
+        print(
+            f"| {precision} | {keras_route['inference_ms']:.2f} | {direct['inference_ms']:.2f} | "
+            f"{keras_route['inference_ms'] / direct['inference_ms']:.2f}x | "
+            f"{keras_route['samples_per_sec']:.0f} | {direct['samples_per_sec']:.0f} | "
+            f"{direct['samples_per_sec'] / keras_route['samples_per_sec']:.2f}x | "
+            f"{direct['probability_difference']:.1e} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
