@@ -215,7 +215,7 @@ def restore_student(
     Raises:
         UserError: no checkpoint, or one that does not match the configured network.
     """
-    from agents.student import StudentConfig, build_student
+    from agents.student import build_student, student_config_from_dict
     from core.checkpoint import Checkpointer
     from core.run_dir import load_config_dict
     from envs.registry import get_spec
@@ -225,7 +225,7 @@ def restore_student(
     if "student" not in config or "env" not in config:
         raise UserError(f"{run_dir}: config.json does not describe a student run")
     env_config = _from_dict(EnvConfig, config["env"])
-    student_config = _from_dict(StudentConfig, config["student"])
+    student_config = student_config_from_dict(config["student"])
     spec = get_spec(config["scenario"])
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)
     selected = None if prefix else selected_checkpoint(run_dir)

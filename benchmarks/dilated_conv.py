@@ -3,8 +3,9 @@
 Keras' ``Conv2D`` computes a dilated convolution through ``tf.nn.convolution``, which rearranges
 the image into ``dilation**2`` smaller ones (``space_to_batch``), convolves them and rearranges
 back; :class:`core.layers.DilatedConv2D` hands the dilation to the convolution op itself
-(oneDNN's or cuDNN's dilated kernel). Both are measured in the same run, on the scenario's
-training-preset student, for each ``--precisions`` entry:
+(oneDNN's or cuDNN's dilated kernel); ``doomgps train --dilated-conv keras|direct`` chooses.
+Both are measured in the same run, on the scenario's training-preset student, for each
+``--precisions`` entry:
 
 1. milliseconds per batched inference call of :class:`agents.student_actor.StudentActor` at the
    vector env's batch (``--num-envs`` frames), the call every rollout step makes;
@@ -23,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from unittest import mock
 
 import numpy as np
 import tyro
@@ -31,6 +31,7 @@ import tyro
 from core.precision import Precision
 
 ROUTES = ("keras", "direct")
+"""The two values of ``StudentConfig.dilated_conv`` (``doomgps train --dilated-conv``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,11 +52,6 @@ class BenchArgs:
     """Alternating rounds per route; the median round is reported."""
     precisions: tuple[Precision, ...] = ("float32",)
     """Keras dtype policies to measure (``doomgps train --precision``)."""
-
-
-def _route(name: str):
-    """A context in which students are built and traced with one route of dilated convs."""
-    return mock.patch("core.layers.native_dilation_supported", return_value=name == "direct")
 
 
 def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float]]:
@@ -93,22 +89,22 @@ def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float
     weights = build_student(shape, num_actions, student_config).get_weights()
     actors, learners = {}, {}
     for route in ROUTES:
-        with _route(route):
-            model = build_student(shape, num_actions, student_config)
-            model.set_weights(weights)
-            actors[route] = StudentActor(model)
-            actors[route].probabilities(frames)  # traced here, inside the route
-            trained = build_student(shape, num_actions, student_config)
-            trained.set_weights(weights)
-            optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
-            build_optimizer(optimizer, trained)
-            learners[route] = Learner(
-                gps_step(trained, optimizer),
-                stream,
-                config=TrainerConfig(steps=10**9, log_every=10**9),
-                show_progress=False,
-            )
-            learners[route].run(until=5)
+        routed = dataclasses.replace(student_config, dilated_conv=route)
+        model = build_student(shape, num_actions, routed)
+        model.set_weights(weights)
+        actors[route] = StudentActor(model)
+        actors[route].probabilities(frames)
+        trained = build_student(shape, num_actions, routed)
+        trained.set_weights(weights)
+        optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
+        build_optimizer(optimizer, trained)
+        learners[route] = Learner(
+            gps_step(trained, optimizer),
+            stream,
+            config=TrainerConfig(steps=10**9, log_every=10**9),
+            show_progress=False,
+        )
+        learners[route].run(until=5)
     difference = float(
         np.abs(actors["keras"].probabilities(frames) - actors["direct"].probabilities(frames)).max()
     )

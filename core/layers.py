@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -45,12 +46,27 @@ class DilatedConv2D(keras.layers.Conv2D):
     ``tests/core/test_layers.py``), so checkpoints of either layer load into the other. Falls back
     to Keras' path where :func:`native_dilation_supported` is false, and for strides, groups or
     channels-first data, which this layer does not route.
+
+    Args:
+        *args: ``keras.layers.Conv2D``'s.
+        direct: ``False`` keeps Keras' route: the same function, rounded differently, for
+            repeating to the last digit a network trained that way.
+        **kwargs: ``keras.layers.Conv2D``'s.
     """
+
+    def __init__(self, *args: Any, direct: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct = direct
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras' serialisation hook: ``Conv2D``'s config and ``direct``."""
+        return {**super().get_config(), "direct": self.direct}
 
     def convolution_op(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         """Keras' hook: the convolution alone (``call`` adds the bias and the activation)."""
         direct = (
-            max(self.dilation_rate) > 1
+            self.direct
+            and max(self.dilation_rate) > 1
             and self.groups == 1
             and self.data_format == "channels_last"
             and tuple(self.strides) == (1, 1)
@@ -75,6 +91,7 @@ def dilated_conv_stack(
     base_dilation: int = 1,
     activation: str = "relu",
     batch_norm: bool = False,
+    direct: bool = True,
     name: str = "dilated",
 ) -> keras.Sequential:
     """Convolutions whose dilation doubles per layer: ``base, 2*base, 4*base, ...``.
@@ -89,6 +106,8 @@ def dilated_conv_stack(
         base_dilation: the first layer's dilation rate.
         activation: activation after each convolution.
         batch_norm: add batch normalisation before each activation.
+        direct: run each dilation in the convolution op itself (:class:`DilatedConv2D`);
+            ``False``: Keras' ``space_to_batch`` route.
         name: the block's name (layers are ``{name}_conv{i}``).
 
     Returns:
@@ -103,6 +122,7 @@ def dilated_conv_stack(
                 padding="same",
                 dilation_rate=base_dilation * 2**i,
                 use_bias=not batch_norm,
+                direct=direct,
                 name=f"{name}_conv{i}",
             )
         )

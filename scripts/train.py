@@ -192,6 +192,12 @@ class TrainArgs:
     """Numeric precision of the network: mixed_float16 or mixed_bfloat16 on a GPU,
     mixed_bfloat16 on a CPU with bfloat16 instructions (AVX512-BF16, AMX), where its training
     step ran 1.75-2.1x as fast (docs/agents.md, "bfloat16")."""
+    dilated_conv: Literal["direct", "keras"] = "direct"
+    """How the student's dilated convolutions run: direct, in the convolution op itself
+    (1.4-1.9x the training step of keras on this project's CPUs), or keras, Keras'
+    space_to_batch route: the same network, rounded differently, with which every result
+    measured before session 28 repeats to the last digit (docs/agents.md, "Direct dilated
+    convolutions")."""
 
 
 def build_config(args: TrainArgs):
@@ -267,6 +273,7 @@ def build_config(args: TrainArgs):
             symmetric_evaluation=symmetric_evaluation,
             student=StudentConfig(
                 precision=args.precision,
+                dilated_conv=args.dilated_conv,
                 recurrent_units=recurrent_units,
                 pooling=chosen("pooling", "flatten"),
                 previous_actions=chosen("previous_actions", 0),
@@ -300,14 +307,18 @@ def load_run_config(run_dir: Path, frames: int | None):
     """The saved config of ``run_dir`` (budget raised to ``frames`` when given)."""
     from agents.config import GPSConfig
     from agents.schedules import BetaSchedule
-    from agents.student import StudentConfig
+    from agents.student import student_config_from_dict
     from core.run_dir import load_config_dict
     from envs.config import EnvConfig
 
     saved = load_config_dict(run_dir)
-    nested = {"beta": BetaSchedule, "env": EnvConfig, "student": StudentConfig}
+    nested = {
+        "beta": lambda values: BetaSchedule(**values),
+        "env": lambda values: EnvConfig(**values),
+        "student": student_config_from_dict,
+    }
     fields = {f.name for f in dataclasses.fields(GPSConfig)}
-    values = {k: nested[k](**v) if k in nested else v for k, v in saved.items() if k in fields}
+    values = {k: nested[k](v) if k in nested else v for k, v in saved.items() if k in fields}
     config = GPSConfig(**values)
     if frames is not None:
         config = dataclasses.replace(config, frames=frames)

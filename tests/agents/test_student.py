@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from agents.student import AUX_NAMES, StudentConfig, aux_targets, build_student, goal_sector
+from agents.student import (
+    AUX_NAMES,
+    StudentConfig,
+    aux_targets,
+    build_student,
+    goal_sector,
+    student_config_from_dict,
+)
 from envs.engine_state import Category, EngineState, Objects, PlayerState, Walls
 
 
@@ -118,6 +127,31 @@ def test_a_bfloat16_student_computes_in_bfloat16_and_leaves_the_global_policy_al
     assert build_student((60, 80, 4), 6).get_layer("stem").compute_dtype == "float32"
     with pytest.raises(ValueError, match="precision"):
         build_student((60, 80, 4), 6, StudentConfig(precision="float8"))
+
+
+def test_the_dilated_convs_run_direct_by_default_and_keras_on_request_with_the_same_outputs():
+    dilated = {
+        route: build_student((60, 80, 4), 3, StudentConfig(dilated_conv=route)).get_layer("dilated")
+        for route in ("direct", "keras")
+    }
+    convs = {route: [c for c in block.layers if c.weights] for route, block in dilated.items()}
+    assert [conv.direct for conv in convs["direct"]] == [True] * 4
+    assert [conv.direct for conv in convs["keras"]] == [False] * 4
+    dilated["keras"].set_weights(dilated["direct"].get_weights())
+    features = np.random.default_rng(0).random((2, 30, 40, 16)).astype(np.float32)
+    np.testing.assert_allclose(
+        dilated["direct"](features), dilated["keras"](features), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="dilated_conv"):
+        build_student((60, 80, 4), 3, StudentConfig(dilated_conv="fft"))
+
+
+def test_a_run_saved_before_the_direct_dilated_conv_keeps_keras_route() -> None:
+    saved = dataclasses.asdict(StudentConfig(dense_units=64))
+    del saved["dilated_conv"]  # as config.json held it until session 28
+    assert student_config_from_dict(saved) == StudentConfig(dense_units=64, dilated_conv="keras")
+    saved_now = dataclasses.asdict(StudentConfig(dense_units=64))
+    assert student_config_from_dict({**saved_now, "retired_field": 1}).dilated_conv == "direct"
 
 
 def test_student_without_aux_heads_has_only_the_policy() -> None:

@@ -81,6 +81,17 @@ def test_the_direct_dilated_conv_runs_one_conv_op_instead_of_keras_rearrangement
     assert "Conv2D" in _convolution_op_types(direct)
 
 
+def test_a_dilated_conv_built_with_direct_false_keeps_keras_route():
+    keras_conv, _ = _keras_and_direct_twins(4)
+    routed = DilatedConv2D(6, 3, padding="same", dilation_rate=4, direct=False)
+    routed.build((None, 30, 40, 5))
+    routed.set_weights(keras_conv.get_weights())
+    assert "SpaceToBatchND" in _convolution_op_types(routed)
+    assert DilatedConv2D.from_config(routed.get_config()).direct is False
+    image = tf.random.stateless_normal((1, 30, 40, 5), seed=(4, 2))
+    np.testing.assert_array_equal(routed(image), keras_conv(image))  # Keras' digits exactly
+
+
 def test_the_direct_dilated_conv_falls_back_to_keras_where_the_op_has_no_gradient(monkeypatch):
     keras_conv, direct = _keras_and_direct_twins(4)
     monkeypatch.setattr(layers_module, "native_dilation_supported", lambda: False)
