@@ -85,7 +85,7 @@ class StudentConfig:
     suits GPUs and CPUs with bfloat16 instructions, AVX512-BF16 or AMX)"""
     dilated_conv: str = "direct"
     """how the dilated convolutions run: ``direct`` in the convolution op itself
-    (:class:`core.layers.DilatedConv2D`, 1.4-1.9x the training step and 1.5x the inference call
+    (:class:`core.layers.DilatedConv2D`, 1.5-2x the training step and 1.4-1.6x the inference call
     of ``keras`` on this project's CPUs), or ``keras``, Keras' ``space_to_batch`` route: the same
     function, rounded differently, which every run before session 28 used (a run's saved
     config without this field loads as ``keras``: :func:`student_config_from_dict`)"""

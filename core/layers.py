@@ -40,12 +40,13 @@ class DilatedConv2D(keras.layers.Conv2D):
 
     ``tf.nn.convolution``, which Keras calls, implements any dilation by rearranging the image
     into ``dilation**2`` smaller ones (``space_to_batch``), convolving and rearranging back;
-    ``tf.nn.conv2d`` with ``dilations`` runs oneDNN's or cuDNN's dilated kernel directly, 1.6x
-    as fast for the student's 3x3 convolutions at inference and 2-3x for a training step on
-    this project's CPUs. The weights, outputs and gradients are Keras' own (to float rounding:
-    ``tests/core/test_layers.py``), so checkpoints of either layer load into the other. Falls back
-    to Keras' path where :func:`native_dilation_supported` is false, and for strides, groups or
-    channels-first data, which this layer does not route.
+    ``tf.nn.conv2d`` with ``dilations`` runs oneDNN's or cuDNN's dilated kernel directly: the
+    Doom student's inference call 1.4-1.6x and its training step 1.5-2x as fast on this
+    project's CPUs (``python -m benchmarks.dilated_conv``). The weights, outputs and gradients
+    are Keras' own (to float rounding: ``tests/core/test_layers.py``), so checkpoints of either
+    layer load into the other. Falls back to Keras' path where
+    :func:`native_dilation_supported` is false, and for strides, groups or channels-first data,
+    which this layer does not route.
 
     Args:
         *args: ``keras.layers.Conv2D``'s.

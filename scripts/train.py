@@ -194,7 +194,7 @@ class TrainArgs:
     step ran 1.75-2.1x as fast (docs/agents.md, "bfloat16")."""
     dilated_conv: Literal["direct", "keras"] = "direct"
     """How the student's dilated convolutions run: direct, in the convolution op itself
-    (1.4-1.9x the training step of keras on this project's CPUs), or keras, Keras'
+    (1.5-2x the training step of keras on this project's CPUs), or keras, Keras'
     space_to_batch route: the same network, rounded differently, with which every result
     measured before session 28 repeats to the last digit (docs/agents.md, "Direct dilated
     convolutions")."""
