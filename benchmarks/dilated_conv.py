@@ -144,7 +144,8 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for precision in args.precisions:
-        keras_route, direct = (r for r in _measure(args, precision).values())
+        report = _measure(args, precision)
+        keras_route, direct = report["keras"], report["direct"]
         print(
             f"| {precision} | {keras_route['inference_ms']:.2f} | {direct['inference_ms']:.2f} | "
             f"{keras_route['inference_ms'] / direct['inference_ms']:.2f}x | "
