@@ -55,15 +55,11 @@ class BenchArgs:
 
 
 def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float]]:
-    import keras
-
-    from agents.learner import gps_step
     from agents.student import build_student
     from agents.student_actor import StudentActor
+    from benchmarks.learner import primed_learner, synthetic_rows
     from core.data import ArrayStream
-    from core.precision import wrap_optimizer
     from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
     from envs.registry import get_spec
     from scripts.train import TrainArgs, build_config
 
@@ -71,19 +67,9 @@ def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float
     num_actions = len(get_spec(args.scenario).actions)
     shape = config.env.observation_shape
     student_config = dataclasses.replace(config.student, aux_heads=False)
-    rng = np.random.default_rng(0)
-    samples = 16 * args.batch_size
-    k = student_config.previous_actions
-    stream = ArrayStream(
-        {
-            "observation": rng.integers(0, 255, (samples, *shape), dtype=np.uint8),
-            "previous_actions": rng.integers(-1, num_actions, (samples, k)).astype(np.int32),
-            "label": rng.dirichlet(np.ones(num_actions), samples).astype(np.float32),
-            "aux": np.zeros((samples, 4), np.int8),
-        },
-        args.batch_size,
-    )
-    frames = rng.integers(0, 255, (args.num_envs, *shape), dtype=np.uint8)
+    rows = synthetic_rows(shape, num_actions, student_config.previous_actions, 16 * args.batch_size)
+    stream = ArrayStream(rows, args.batch_size)
+    frames = rows["observation"][: args.num_envs]
 
     seed_everything(0)
     weights = build_student(shape, num_actions, student_config).get_weights()
@@ -96,15 +82,7 @@ def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float
         actors[route].probabilities(frames)
         trained = build_student(shape, num_actions, routed)
         trained.set_weights(weights)
-        optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
-        build_optimizer(optimizer, trained)
-        learners[route] = Learner(
-            gps_step(trained, optimizer),
-            stream,
-            config=TrainerConfig(steps=10**9, log_every=10**9),
-            show_progress=False,
-        )
-        learners[route].run(until=5)
+        learners[route] = primed_learner(trained, precision, stream, warmup=5)
     difference = float(
         np.abs(actors["keras"].probabilities(frames) - actors["direct"].probabilities(frames)).max()
     )

@@ -17,11 +17,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tyro
 
 from core.precision import Precision
+
+if TYPE_CHECKING:  # TensorFlow loads only when a benchmark runs, not for --help
+    import keras
+
+    from core.data import ArrayStream
+    from core.trainer import Learner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +71,50 @@ def _setup(args: BenchArgs, precision: Precision):
     return config.env, config.student
 
 
+def synthetic_rows(
+    shape: tuple[int, ...], num_actions: int, history: int, samples: int
+) -> dict[str, np.ndarray]:
+    """The rows the learner benchmarks train on: random uint8 frames, soft labels and previous
+    actions, and no auxiliary targets (the students are built without aux heads)."""
+    rng = np.random.default_rng(0)
+    observation = rng.integers(0, 255, (samples, *shape), dtype=np.uint8)
+    label = rng.dirichlet(np.ones(num_actions), samples).astype(np.float32)
+    previous = rng.integers(-1, num_actions, (samples, history)).astype(np.int32)
+    return {
+        "observation": observation,
+        "previous_actions": previous,
+        "label": label,
+        "aux": np.zeros((samples, 4), np.int8),
+    }
+
+
+def primed_learner(
+    model: keras.Model,
+    precision: Precision,
+    stream: ArrayStream,
+    jit_compile: bool = False,
+    warmup: int = 10,
+) -> Learner:
+    """A :class:`core.trainer.Learner` running the GPS step on ``model`` with Adam, its step
+    already traced and run ``warmup`` times, so the next steps can be timed."""
+    import keras
+
+    from agents.learner import gps_step
+    from core.precision import wrap_optimizer
+    from core.trainer import Learner, TrainerConfig, build_optimizer
+
+    optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
+    build_optimizer(optimizer, model)
+    learner = Learner(
+        gps_step(model, optimizer),
+        stream,
+        config=TrainerConfig(steps=10**9, log_every=10**9, jit_compile=jit_compile),
+        show_progress=False,
+    )
+    learner.run(until=warmup)
+    return learner
+
+
 def _learner_rates(
     args: BenchArgs, num_actions: int, precision: Precision
 ) -> tuple[float, float, float]:
@@ -73,47 +124,26 @@ def _learner_rates(
     import keras
     import tensorflow as tf
 
-    from agents.learner import gps_step
     from agents.student import build_student
     from core.data import ArrayStream
-    from core.precision import wrap_optimizer
     from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
 
     seed_everything(0)
-    rng = np.random.default_rng(0)
     env_config, student_config = _setup(args, precision)
     shape = env_config.observation_shape
-    obs = rng.integers(0, 255, (args.samples, *shape), dtype=np.uint8)
-    labels = rng.dirichlet(np.ones(num_actions), args.samples).astype(np.float32)
     k = student_config.previous_actions
-    previous = rng.integers(-1, num_actions, (args.samples, k)).astype(np.int32)
+    rows = synthetic_rows(shape, num_actions, k, args.samples)
+    obs, labels, previous = rows["observation"], rows["label"], rows["previous_actions"]
     # model.fit gets the very same network
     config = dataclasses.replace(student_config, aux_heads=False)
 
-    stream = ArrayStream(
-        {
-            "observation": obs,
-            "previous_actions": previous,
-            "label": labels,
-            "aux": np.zeros((args.samples, 4), np.int8),
-        },
-        args.batch_size,
-    )
+    stream = ArrayStream(rows, args.batch_size)
     ours = {}
     for jit_compile in (False, True):
         model = build_student(shape, num_actions, config)
-        optimizer = wrap_optimizer(keras.optimizers.Adam(1e-3), precision)
-        build_optimizer(optimizer, model)
-        learner = Learner(
-            gps_step(model, optimizer),
-            stream,
-            config=TrainerConfig(steps=10**9, log_every=10**9, jit_compile=jit_compile),
-            show_progress=False,
-        )
-        learner.run(until=10)
+        learner = primed_learner(model, precision, stream, jit_compile)
         started = time.perf_counter()
-        learner.run(until=10 + args.steps)
+        learner.run(until=learner.steps + args.steps)
         ours[jit_compile] = args.steps * args.batch_size / (time.perf_counter() - started)
 
     model = build_student(shape, num_actions, config)
