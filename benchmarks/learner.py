@@ -3,7 +3,8 @@
 1. Samples/s of the GPS training step run by :class:`core.trainer.Learner` versus ``model.fit``
    on the same student, the same data and the same batch size (target: >= 1.0x).
 2. Rollout steps/s of the vector env with the student acting (one batched network call per
-   step) versus the env alone with random actions (target: >= 0.5x).
+   step) versus the env alone with random actions (target: >= 0.5x), each timed from its first
+   step to its last over 32 episodes, in alternating rounds (medians reported).
 
 Both are measured for each ``--precisions`` entry in the same run, and each precision's speed is
 also printed against the first one's (``--precisions float32 mixed_bfloat16``: what bfloat16
@@ -45,8 +46,10 @@ class BenchArgs:
     """Timed optimizer steps (after a warm-up of 10)."""
     num_envs: int = 4
     """Engines in the rollout benchmark."""
-    episodes: int = 8
-    """Episodes per rollout measurement."""
+    episodes: int = 32
+    """Episodes per rollout measurement (each env plays ``episodes / num_envs`` in a row)."""
+    rounds: int = 3
+    """Alternating rounds of the two rollout measurements; the medians are reported."""
     preset: bool = True
     """Use the scenario's training preset (input width, pooling, action history); otherwise the
     default 80x60 flattened student."""
@@ -166,9 +169,34 @@ def _learner_rates(
     return ours[False], ours[True], fit
 
 
-def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float, float]:
-    from agents.actors import RandomActor
+def _steady_rate(vec, actor, episodes: int, seed: int) -> float:
+    """Counted (active) steps per second of one :func:`agents.rollout.run_episodes` call, timed
+    from its first vector step to its last.
+
+    The opening reset is left out: it restarts the engine of every env whose episode the
+    previous call cut short (its fillers; 0.16 s an engine here, against 2 ms for a reset after
+    an episode's end), a fixed cost per call, not per step. Timed in, it dominated the short
+    measurement this benchmark made until session 29 and lifted defend_the_center's ratio from
+    about 0.33x to 0.5x.
+    """
     from agents.rollout import run_episodes
+
+    clock: list[float] = []
+    steps = [0]
+
+    def count(t) -> None:
+        if clock:
+            steps[0] += int(t.active.sum())
+        clock.append(time.perf_counter())
+
+    run_episodes(vec, actor, episodes, seed, on_step=count, show_progress=False)
+    return steps[0] / (clock[-1] - clock[0])
+
+
+def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float, float]:
+    """Median steps/s of the env alone (random actions) and with the student acting, over
+    ``args.rounds`` alternating rounds on the same seeds, and the student's ms per call."""
+    from agents.actors import RandomActor
     from agents.student import build_student
     from agents.student_actor import StudentActor
     from envs.registry import get_spec
@@ -180,24 +208,18 @@ def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float,
     student = StudentActor(
         build_student(config.observation_shape, len(spec.actions), student_config)
     )
-    rates = []
+    actors = (RandomActor(len(spec.actions)), student)
+    rates: tuple[list[float], list[float]] = ([], [])
     try:
-        for actor in (RandomActor(len(spec.actions)), student):
-            steps = [0]
-
-            def count(t, steps=steps) -> None:
-                steps[0] += int(t.active.sum())
-
-            run_episodes(vec, actor, args.num_envs, 0, on_step=count, show_progress=False)
-            steps[0] = 0
-            student.calls, student.seconds = 0, 0.0  # the warm-up's calls include the trace
-            result = run_episodes(
-                vec, actor, args.episodes, 100, on_step=count, show_progress=False
-            )
-            rates.append(steps[0] / result.wall_seconds)
+        for actor in actors:  # warm-up: the engines' first episodes and the student's trace
+            _steady_rate(vec, actor, args.num_envs, 0)
+        student.calls, student.seconds = 0, 0.0
+        for _ in range(args.rounds):
+            for actor, rate in zip(actors, rates, strict=True):
+                rate.append(_steady_rate(vec, actor, args.episodes, 100))
     finally:
         vec.close()
-    return rates[0], rates[1], student.inference_ms
+    return float(np.median(rates[0])), float(np.median(rates[1])), student.inference_ms
 
 
 def _measure(args: BenchArgs, precision: Precision) -> dict:
