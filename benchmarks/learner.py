@@ -181,16 +181,17 @@ def _steady_rate(vec, actor, episodes: int, seed: int) -> float:
     """
     from agents.rollout import run_episodes
 
-    clock: list[float] = []
-    steps = [0]
+    started, steps = 0.0, 0
 
-    def count(t) -> None:
-        if clock:
-            steps[0] += int(t.active.sum())
-        clock.append(time.perf_counter())
+    def count(t) -> None:  # after each vector step; the episodes' last one ends the call
+        nonlocal started, steps
+        if started:
+            steps += int(t.active.sum())
+        else:
+            started = time.perf_counter()
 
     run_episodes(vec, actor, episodes, seed, on_step=count, show_progress=False)
-    return steps[0] / (clock[-1] - clock[0])
+    return steps / (time.perf_counter() - started)
 
 
 def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float, float]:
