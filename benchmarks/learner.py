@@ -1,7 +1,8 @@
 """Learner and rollout throughput of the pixel student.
 
 1. Samples/s of the GPS training step run by :class:`core.trainer.Learner` versus ``model.fit``
-   on the same student, the same data and the same batch size (target: >= 1.0x).
+   on the same student, the same data and the same batch size (target: >= 1.0x), in
+   alternating rounds (medians reported).
 2. Rollout steps/s of the vector env with the student acting (one batched network call per
    step) versus the env alone with random actions (target: >= 0.5x), each timed from its first
    step to its last over 32 episodes, in alternating rounds (medians reported).
@@ -49,7 +50,8 @@ class BenchArgs:
     episodes: int = 32
     """Episodes per rollout measurement (each env plays ``episodes / num_envs`` in a row)."""
     rounds: int = 3
-    """Alternating rounds of the two rollout measurements; the medians are reported."""
+    """Alternating rounds of the learner and ``model.fit``, and of the two rollout
+    measurements; the medians are reported."""
     preset: bool = True
     """Use the scenario's training preset (input width, pooling, action history); otherwise the
     default 80x60 flattened student."""
@@ -121,9 +123,10 @@ def primed_learner(
 def _learner_rates(
     args: BenchArgs, num_actions: int, precision: Precision
 ) -> tuple[float, float, float]:
-    """Samples/s of the core Learner's step (plain ``tf.function``, then compiled with XLA) and
-    of ``model.fit`` on the same network (Keras's ``jit_compile="auto"`` chose no XLA for it on
-    this CPU)."""
+    """Samples/s of the core Learner's step (plain ``tf.function``; medians of ``args.rounds``
+    rounds alternating with ``model.fit``), of ``model.fit`` on the same network (Keras's
+    ``jit_compile="auto"`` chose no XLA for it on this CPU), and of the Learner's step compiled
+    with XLA (one round)."""
     import keras
     import tensorflow as tf
 
@@ -139,16 +142,26 @@ def _learner_rates(
     obs, labels, previous = rows["observation"], rows["label"], rows["previous_actions"]
     # model.fit gets the very same network
     config = dataclasses.replace(student_config, aux_heads=False)
-
     stream = ArrayStream(rows, args.batch_size)
-    ours = {}
-    for jit_compile in (False, True):
-        model = build_student(shape, num_actions, config)
-        learner = primed_learner(model, precision, stream, jit_compile)
+
+    class StepClock(keras.callbacks.Callback):
+        """Times ``model.fit`` from the end of its first step to the end of its last: ``fit``
+        can wait seconds after its last step before it returns (2.4 s after 100 steps of the
+        80x60 student here, none after 150), which a timer around the call counted as training
+        until session 29."""
+
+        first = last = 0.0
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self.last = time.perf_counter()
+            self.first = self.first or self.last
+
+    def learner_rate(learner: Learner) -> float:
         started = time.perf_counter()
         learner.run(until=learner.steps + args.steps)
-        ours[jit_compile] = args.steps * args.batch_size / (time.perf_counter() - started)
+        return args.steps * args.batch_size / (time.perf_counter() - started)
 
+    learner = primed_learner(build_student(shape, num_actions, config), precision, stream)
     model = build_student(shape, num_actions, config)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
@@ -163,10 +176,14 @@ def _learner_rates(
         .prefetch(tf.data.AUTOTUNE)
     )
     model.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
-    started = time.perf_counter()
-    model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
-    fit = args.steps * args.batch_size / (time.perf_counter() - started)
-    return ours[False], ours[True], fit
+    ours, fit = [], []
+    for _ in range(args.rounds):
+        ours.append(learner_rate(learner))
+        clock = StepClock()
+        model.fit(data, steps_per_epoch=args.steps + 1, epochs=1, verbose=0, callbacks=[clock])
+        fit.append(args.steps * args.batch_size / (clock.last - clock.first))
+    xla = primed_learner(build_student(shape, num_actions, config), precision, stream, True)
+    return float(np.median(ours)), learner_rate(xla), float(np.median(fit))
 
 
 def _steady_rate(vec, actor, episodes: int, seed: int) -> float:
