@@ -57,7 +57,7 @@ class BenchArgs:
 def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float]]:
     from agents.student import build_student
     from agents.student_actor import StudentActor
-    from benchmarks.learner import primed_learner, synthetic_rows
+    from benchmarks.learner import learner_samples_per_sec, primed_learner, synthetic_rows
     from core.data import ArrayStream
     from core.seeding import seed_everything
     from envs.registry import get_spec
@@ -96,11 +96,9 @@ def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float
                 actors[route].probabilities(frames)
             elapsed = time.perf_counter() - started
             rounds[route]["inference_ms"].append(1000.0 * elapsed / args.calls)
-            learner = learners[route]
-            started = time.perf_counter()
-            learner.run(until=learner.steps + args.steps)
-            elapsed = time.perf_counter() - started
-            rounds[route]["samples_per_sec"].append(args.steps * args.batch_size / elapsed)
+            rounds[route]["samples_per_sec"].append(
+                learner_samples_per_sec(learners[route], args.steps, args.batch_size)
+            )
     report = {
         route: {key: statistics.median(values) for key, values in rounds[route].items()}
         for route in ROUTES

@@ -120,6 +120,13 @@ def primed_learner(
     return learner
 
 
+def learner_samples_per_sec(learner: Learner, steps: int, batch_size: int) -> float:
+    """Samples/s of ``steps`` more steps of a primed :class:`core.trainer.Learner`."""
+    started = time.perf_counter()
+    learner.run(until=learner.steps + steps)
+    return steps * batch_size / (time.perf_counter() - started)
+
+
 def _learner_rates(
     args: BenchArgs, num_actions: int, precision: Precision
 ) -> tuple[float, float, float]:
@@ -156,11 +163,6 @@ def _learner_rates(
             self.last = time.perf_counter()
             self.first = self.first or self.last
 
-    def learner_rate(learner: Learner) -> float:
-        started = time.perf_counter()
-        learner.run(until=learner.steps + args.steps)
-        return args.steps * args.batch_size / (time.perf_counter() - started)
-
     learner = primed_learner(build_student(shape, num_actions, config), precision, stream)
     model = build_student(shape, num_actions, config)
     model.compile(
@@ -178,12 +180,13 @@ def _learner_rates(
     model.fit(data, steps_per_epoch=10, epochs=1, verbose=0)
     ours, fit = [], []
     for _ in range(args.rounds):
-        ours.append(learner_rate(learner))
+        ours.append(learner_samples_per_sec(learner, args.steps, args.batch_size))
         clock = StepClock()
         model.fit(data, steps_per_epoch=args.steps + 1, epochs=1, verbose=0, callbacks=[clock])
         fit.append(args.steps * args.batch_size / (clock.last - clock.first))
     xla = primed_learner(build_student(shape, num_actions, config), precision, stream, True)
-    return float(np.median(ours)), learner_rate(xla), float(np.median(fit))
+    xla_rate = learner_samples_per_sec(xla, args.steps, args.batch_size)
+    return float(np.median(ours)), xla_rate, float(np.median(fit))
 
 
 def _steady_rate(vec, actor, episodes: int, seed: int) -> float:
