@@ -5,7 +5,8 @@
    alternating rounds (medians reported).
 2. Rollout steps/s of the vector env with the student acting (one batched network call per
    step) versus the env alone with random actions (target: >= 0.5x), each timed from its first
-   step to its last over 32 episodes, in alternating rounds (medians reported).
+   step to its last over at least 32 episodes, in alternating rounds (medians reported), for
+   4, 16 and 32 envs: a call of the network has a fixed cost that a larger batch spreads.
 
 Both are measured for each ``--precisions`` entry in the same run, and each precision's speed is
 also printed against the first one's (``--precisions float32 mixed_bfloat16``: what bfloat16
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,10 +48,12 @@ class BenchArgs:
     """Samples per optimizer step."""
     steps: int = 100
     """Timed optimizer steps (after a warm-up of 10)."""
-    num_envs: int = 4
-    """Engines in the rollout benchmark."""
+    num_envs: tuple[int, ...] = (4, 16, 32)
+    """Engine counts of the rollout benchmark, each measured on its own vector env (4 is
+    ``doomgps train``'s default, ``--num-envs``)."""
     episodes: int = 32
-    """Episodes per rollout measurement (each env plays ``episodes / num_envs`` in a row)."""
+    """Episodes per rollout measurement, at least 4 per env (each env plays about
+    ``episodes / num_envs`` in a row)."""
     rounds: int = 3
     """Alternating rounds of the learner and ``model.fit``, and of the two rollout
     measurements; the medians are reported."""
@@ -214,9 +219,9 @@ def _steady_rate(vec, actor, episodes: int, seed: int) -> float:
     return steps / (time.perf_counter() - started)
 
 
-def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float, float]:
-    """Median steps/s of the env alone (random actions) and with the student acting, over
-    ``args.rounds`` alternating rounds on the same seeds, and the student's ms per call."""
+def _rollout_rates(args: BenchArgs, precision: Precision, num_envs: int) -> dict:
+    """Median steps/s of ``num_envs`` envs alone (random actions) and with the student acting,
+    over ``args.rounds`` alternating rounds on the same seeds, and the student's ms per call."""
     from agents.actors import RandomActor
     from agents.student import build_student
     from agents.student_actor import StudentActor
@@ -225,7 +230,8 @@ def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float,
 
     spec = get_spec(args.scenario)
     config, student_config = _setup(args, precision)
-    vec = make_vector_env(spec, args.num_envs, config)
+    vec = make_vector_env(spec, num_envs, config)
+    episodes = max(args.episodes, 4 * num_envs)
     student = StudentActor(
         build_student(config.observation_shape, len(spec.actions), student_config)
     )
@@ -233,21 +239,27 @@ def _rollout_rates(args: BenchArgs, precision: Precision) -> tuple[float, float,
     rates: tuple[list[float], list[float]] = ([], [])
     try:
         for actor in actors:  # warm-up: the engines' first episodes and the student's trace
-            _steady_rate(vec, actor, args.num_envs, 0)
+            _steady_rate(vec, actor, num_envs, 0)
         student.calls, student.seconds = 0, 0.0
         for _ in range(args.rounds):
             for actor, rate in zip(actors, rates, strict=True):
-                rate.append(_steady_rate(vec, actor, args.episodes, 100))
+                rate.append(_steady_rate(vec, actor, episodes, 100))
     finally:
         vec.close()
-    return float(np.median(rates[0])), float(np.median(rates[1])), student.inference_ms
+    env_alone, with_student = float(np.median(rates[0])), float(np.median(rates[1]))
+    return {
+        "num_envs": num_envs,
+        "env_steps_per_sec": round(env_alone, 1),
+        "student_rollout_steps_per_sec": round(with_student, 1),
+        "rollout_vs_env": round(with_student / env_alone, 3),
+        "inference_ms_per_batch": round(student.inference_ms, 2),
+    }
 
 
 def _measure(args: BenchArgs, precision: Precision) -> dict:
     from envs.registry import get_spec
 
     ours, ours_xla, fit = _learner_rates(args, len(get_spec(args.scenario).actions), precision)
-    env_alone, with_student, inference_ms = _rollout_rates(args, precision)
     return {
         "precision": precision,
         "learner_samples_per_sec": round(ours, 1),
@@ -255,13 +267,38 @@ def _measure(args: BenchArgs, precision: Precision) -> dict:
         "learner_vs_fit": round(ours / fit, 3),
         "learner_xla_samples_per_sec": round(ours_xla, 1),
         "learner_xla_vs_fit": round(ours_xla / fit, 3),
-        "env_steps_per_sec": round(env_alone, 1),
-        "student_rollout_steps_per_sec": round(with_student, 1),
-        "rollout_vs_env": round(with_student / env_alone, 3),
-        "inference_ms_per_batch": round(inference_ms, 2),
-        "num_envs": args.num_envs,
         "batch_size": args.batch_size,
+        "rollouts": [_rollout_rates(args, precision, n) for n in args.num_envs],
     }
+
+
+def _table_rows(args: BenchArgs) -> list[tuple[str, Callable[[dict], float], str, str]]:
+    """(name, value of a report, format, target) of each row of the printed table."""
+    rows = [
+        ("learner step (core Learner), samples/s", "learner_samples_per_sec", "{:.0f}", ""),
+        ("model.fit, samples/s", "fit_samples_per_sec", "{:.0f}", ""),
+        ("learner / fit", "learner_vs_fit", "{:.2f}x", ">= 1.0x"),
+        ("learner step with XLA, samples/s", "learner_xla_samples_per_sec", "{:.0f}", ""),
+        ("learner with XLA / fit", "learner_xla_vs_fit", "{:.2f}x", ""),
+    ]
+    table = [(name, operator.itemgetter(key), form, target) for name, key, form, target in rows]
+    for i, n in enumerate(args.num_envs):
+        rollout = [
+            (f"env alone ({n} envs, random actions), steps/s", "env_steps_per_sec", "{:.0f}", ""),
+            (
+                f"env + batched student ({n} envs), steps/s",
+                "student_rollout_steps_per_sec",
+                "{:.0f}",
+                "",
+            ),
+            (f"student rollout / env alone ({n} envs)", "rollout_vs_env", "{:.2f}x", ">= 0.5x"),
+            (f"student inference per {n}-env call, ms", "inference_ms_per_batch", "{:.2f}", ""),
+        ]
+        table += [
+            (name, lambda r, i=i, key=key: r["rollouts"][i][key], form, target)
+            for name, key, form, target in rollout
+        ]
+    return table
 
 
 def main() -> None:
@@ -272,39 +309,25 @@ def main() -> None:
         for report in reports:
             print(json.dumps(report))
         return
-    rows = [
-        ("learner step (core Learner), samples/s", "learner_samples_per_sec", "{:.0f}", ""),
-        ("model.fit, samples/s", "fit_samples_per_sec", "{:.0f}", ""),
-        ("learner / fit", "learner_vs_fit", "{:.2f}x", ">= 1.0x"),
-        ("learner step with XLA, samples/s", "learner_xla_samples_per_sec", "{:.0f}", ""),
-        ("learner with XLA / fit", "learner_xla_vs_fit", "{:.2f}x", ""),
-        (
-            f"env alone ({args.num_envs} envs, random actions), steps/s",
-            "env_steps_per_sec",
-            "{:.0f}",
-            "",
-        ),
-        ("env + batched student, steps/s", "student_rollout_steps_per_sec", "{:.0f}", ""),
-        ("student rollout / env alone", "rollout_vs_env", "{:.2f}x", ">= 0.5x"),
-        ("student inference per vector step, ms", "inference_ms_per_batch", "{:.2f}", ""),
-    ]
     print(f"{args.scenario}: " + ", ".join(r["precision"] for r in reports) + "\n")
     print("| measurement | " + " | ".join(r["precision"] for r in reports) + " | target |")
     print("|---|" + "---:|" * len(reports) + "---|")
-    for name, key, form, target in rows:
-        print(f"| {name} | " + " | ".join(form.format(r[key]) for r in reports) + f" | {target} |")
+    for name, value, form, target in _table_rows(args):
+        cells = " | ".join(form.format(value(r)) for r in reports)
+        print(f"| {name} | {cells} | {target} |")
     first = reports[0]
-    for report in reports[1:]:
-        speed = {  # faster is above 1x for all three
-            key: report[key] / first[key]
-            for key in ("learner_samples_per_sec", "student_rollout_steps_per_sec")
-        }
-        speed["inference"] = first["inference_ms_per_batch"] / report["inference_ms_per_batch"]
-        print(
-            f"\n{report['precision']} / {first['precision']}: learner step "
-            f"{speed['learner_samples_per_sec']:.2f}x, inference {speed['inference']:.2f}x, "
-            f"student rollout {speed['student_rollout_steps_per_sec']:.2f}x"
-        )
+    for report in reports[1:]:  # faster is above 1x for all three
+        learner = report["learner_samples_per_sec"] / first["learner_samples_per_sec"]
+        print(f"\n{report['precision']} / {first['precision']}: learner step {learner:.2f}x")
+        for ours, theirs in zip(report["rollouts"], first["rollouts"], strict=True):
+            inference = theirs["inference_ms_per_batch"] / ours["inference_ms_per_batch"]
+            rollout = (
+                ours["student_rollout_steps_per_sec"] / theirs["student_rollout_steps_per_sec"]
+            )
+            print(
+                f"  {ours['num_envs']} envs: inference {inference:.2f}x, student rollout "
+                f"{rollout:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -188,10 +188,13 @@ class TrainArgs:
     dense_units: int | None = None
     """Width of the student's dense layer shared by all heads. Default: the scenario's preset,
     else 128."""
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16", "auto"] = "float32"
     """Numeric precision of the network: mixed_float16 or mixed_bfloat16 on a GPU,
     mixed_bfloat16 on a CPU with bfloat16 instructions (AVX512-BF16, AMX), where its training
-    step ran 1.75-2.1x as fast (docs/agents.md, "bfloat16")."""
+    step ran 1.75-2.1x as fast (docs/agents.md, "bfloat16"); auto picks one of those for this
+    machine's GPU or CPU (float32 where neither computes 16-bit floats natively) and the run
+    records the one it picked. float32 by default: every result in the README was measured in
+    it."""
     dilated_conv: Literal["direct", "keras"] = "direct"
     """How the student's dilated convolutions run: direct, in the convolution op itself
     (1.5-2x the training step of keras on this project's CPUs), or keras, Keras'
@@ -206,6 +209,7 @@ def build_config(args: TrainArgs):
     from agents.presets import PRESETS
     from agents.schedules import BetaSchedule
     from agents.student import StudentConfig
+    from core.precision import resolve_precision
     from envs.config import EnvConfig
     from envs.registry import get_spec
 
@@ -272,7 +276,7 @@ def build_config(args: TrainArgs):
             validation_seed=args.validation_seed,
             symmetric_evaluation=symmetric_evaluation,
             student=StudentConfig(
-                precision=args.precision,
+                precision=resolve_precision(args.precision),
                 dilated_conv=args.dilated_conv,
                 recurrent_units=recurrent_units,
                 pooling=chosen("pooling", "flatten"),
@@ -344,6 +348,10 @@ def main(argv: list[str]) -> int:
         run_dir = make_run_dir(args.runs, config.scenario, config.mode, config.seed)
         save_config(run_dir, config)
         print(f"run: {run_dir}")
+        if args.precision == "auto":
+            from core.precision import auto_precision
+
+            print(f"precision: {config.student.precision} (auto: {auto_precision()[1]})")
     print(f"TensorBoard: tensorboard --logdir {run_dir / 'tb'}")
     try:
         result = run_gps(config, run_dir)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from core.data import ArrayStream, batches_in_order
 from core.logger import Logger
-from core.precision import Precision, set_precision, wrap_optimizer
+from core.precision import PrecisionChoice, resolve_precision, set_precision, wrap_optimizer
 from core.runs import open_run
 from core.seeding import seed_everything
 from core.trainer import (
@@ -49,8 +49,9 @@ class RunConfig:
     """show progress bars on a terminal"""
     jit_compile: bool = False
     """compile train steps with XLA"""
-    precision: Precision = "float32"
-    """float32, mixed_float16 or mixed_bfloat16"""
+    precision: PrecisionChoice = "float32"
+    """float32, mixed_float16, mixed_bfloat16, or auto: what this machine's GPU or CPU computes
+    natively (core.precision.auto_precision)"""
 
 
 def normalise_batch(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -103,14 +104,15 @@ def train_variants(
     data_cfg: DataConfig = config.data
     if letters is None:
         letters = load_letters(data_cfg, show_progress=run.show_progress)
-    set_precision(run.precision)
+    precision = resolve_precision(run.precision)
+    set_precision(precision)
     valid = batches_in_order({"x": letters.valid_x, "y": letters.valid_y}, 1000, normalise_batch)
     test = batches_in_order({"x": letters.test_x, "y": letters.test_y}, 1000, normalise_batch)
     rows: list[dict[str, Any]] = []
     curves: dict[str, list[tuple[int, float]]] = {}
     for variant in variants:
         seed_everything(run.seed)
-        model, optimizer = variant.model(), wrap_optimizer(variant.optimizer(), run.precision)
+        model, optimizer = variant.model(), wrap_optimizer(variant.optimizer(), precision)
         build_optimizer(optimizer, model)
         logger = Logger(run_dir / "tb" / variant.name)
         logger.config(config)
@@ -168,7 +170,7 @@ def train_variants(
                     "variant": variant.name,
                     "steps": steps,
                     "batch_size": batch_size,
-                    "precision": run.precision,
+                    "precision": precision,
                 },
                 {f"eval/final_{k}": v for k, v in final.items()},
             )

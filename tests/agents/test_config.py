@@ -247,3 +247,12 @@ def test_symmetric_evaluation_reaches_the_config_and_needs_a_feed_forward_studen
     assert not build_config(TrainArgs(recurrent_units=16)).symmetric_evaluation
     with pytest.raises(UserError, match="feed-forward"):  # my_way_home's preset has a GRU
         build_config(TrainArgs(scenario="my_way_home", symmetric_evaluation=True))
+
+
+def test_precision_auto_is_resolved_before_the_run_records_it() -> None:
+    from core.precision import auto_precision
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).student.precision == "float32"
+    auto = build_config(TrainArgs(precision="auto")).student
+    assert auto.precision == auto_precision()[0] != "auto"

@@ -1,4 +1,5 @@
-"""Mixed precision and the distribution strategy work unchanged on CPU."""
+"""Mixed precision and the distribution strategy work unchanged on CPU; ``auto`` picks the
+precision the hardware computes natively."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import pytest
 
 from core.data import ArrayStream
 from core.distribute import get_strategy, replicated
-from core.precision import set_precision, wrap_optimizer
+from core.precision import (
+    auto_precision,
+    cpu_flags,
+    resolve_precision,
+    set_precision,
+    wrap_optimizer,
+)
 from core.trainer import Learner, TrainerConfig, build_optimizer, supervised_step
 
 
@@ -46,3 +53,42 @@ def test_mixed_float16_with_loss_scaling_learns_a_separable_problem(mixed_float1
     metrics = learner.run()
     assert model.layers[0].kernel.dtype == "float32"
     assert metrics["accuracy"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "expected"),
+    [
+        ([(9, 0)], "mixed_bfloat16"),  # Hopper
+        ([(8, 0), (8, 6)], "mixed_bfloat16"),  # Ampere
+        ([(7, 5)], "mixed_float16"),  # Turing: float16 tensor cores, no bfloat16
+        ([(8, 0), (7, 0)], "mixed_float16"),  # the slowest GPU decides
+        ([(6, 1)], "float32"),  # Pascal
+    ],
+)
+def test_auto_precision_follows_the_gpus_compute_capability(capabilities, expected):
+    precision, reason = auto_precision(capabilities, flags={"amx_bf16"})
+    assert precision == expected
+    assert f"{min(capabilities)[0]}.{min(capabilities)[1]}" in reason
+
+
+def test_auto_precision_uses_bfloat16_only_on_cpus_with_bfloat16_instructions():
+    assert auto_precision([], {"avx2", "avx512_bf16"}, has_gpu=False)[0] == "mixed_bfloat16"
+    assert auto_precision([], {"amx_tile", "amx_bf16"}, has_gpu=False)[0] == "mixed_bfloat16"
+    assert auto_precision([], {"avx2", "avx512f"}, has_gpu=False) == (
+        "float32",
+        "CPU without bfloat16 instructions",
+    )
+    assert auto_precision([], {"amx_bf16"}, has_gpu=True)[0] == "float32"  # capability unknown
+
+
+def test_cpu_flags_reads_the_flags_line_and_tolerates_a_missing_file(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\nbugs\t\t: spectre\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_bf16"}
+    assert cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_resolve_precision_passes_explicit_choices_through_and_resolves_auto():
+    assert resolve_precision("mixed_float16") == "mixed_float16"
+    assert resolve_precision("auto") == auto_precision()[0]
+    assert resolve_precision("auto") in ("float32", "mixed_float16", "mixed_bfloat16")
