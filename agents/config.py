@@ -14,6 +14,7 @@ from agents.student_actor import symmetric_mirror
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.doom_env import check_field_of_view, screen_resolution
+from teachers.base import MAX_SKIP
 
 Mode = Literal["gps", "dagger", "bc"]
 
@@ -226,6 +227,11 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     check_field_of_view(config.env.field_of_view)
     if config.env.frame_stack_dilation < 1:
         raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
+    if not 1 <= config.env.frame_skip <= MAX_SKIP:
+        raise UserError(
+            f"--frame-skip must be from 1 to {MAX_SKIP} tics per step "
+            "(the most a teacher tracks as one step)"
+        )
     largest_shift = min(config.env.height, config.env.width) // 2 - 1
     if not 0 <= config.random_shift <= largest_shift:
         raise UserError(

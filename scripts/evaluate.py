@@ -43,6 +43,9 @@ class EvalArgs:
     field_of_view: float | None = None
     """For `--policy random` or `teacher`: the player's horizontal field of view in degrees
     (default: Doom's 90). A student plays with the view it was trained with."""
+    frame_skip: int | None = None
+    """For `--policy random` or `teacher`: engine tics per step, 1 to 16 (default: 4). A student
+    plays with the frame skip it was trained with."""
     json: bool = False
     """Print one JSON object instead of the table."""
     min_return: float | None = None
@@ -61,6 +64,7 @@ def main(argv: list[str]) -> int:
     from envs.config import EnvConfig
     from envs.doom_env import check_field_of_view
     from envs.registry import get_spec
+    from teachers.base import MAX_SKIP
 
     spec = get_spec(args.scenario)
     if args.episodes < 1:
@@ -78,6 +82,14 @@ def main(argv: list[str]) -> int:
                 "with the view it was trained with)"
             )
         check_field_of_view(args.field_of_view)
+    if args.frame_skip is not None:
+        if args.policy not in ("random", "teacher"):
+            raise UserError(
+                "--frame-skip is for --policy random or teacher (a student plays with the "
+                "frame skip it was trained with)"
+            )
+        if not 1 <= args.frame_skip <= MAX_SKIP:
+            raise UserError(f"--frame-skip must be from 1 to {MAX_SKIP} tics per step")
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(
         turning_shots=args.turning_shots,
@@ -93,8 +105,9 @@ def main(argv: list[str]) -> int:
         symmetric=args.symmetric_policy,
         **options,
     )
-    if args.field_of_view is not None:
-        env_config = EnvConfig(field_of_view=args.field_of_view)
+    chosen = {"field_of_view": args.field_of_view, "frame_skip": args.frame_skip}
+    if any(value is not None for value in chosen.values()):
+        env_config = EnvConfig(**{k: v for k, v in chosen.items() if v is not None})
     results = evaluate(
         spec,
         actor,

@@ -132,6 +132,10 @@ class TrainArgs:
     """The player's horizontal field of view in degrees, 5 to 179: a wider one shows the
     student (and what an imitable teacher counts as seen) what lies beside it, at the same
     input size. Default: the scenario's preset, else Doom's 90."""
+    frame_skip: int | None = None
+    """Engine tics per agent step (the action is held; --frames counts tics, so a smaller skip
+    gives the student more labelled states per frame of the budget). Default: the scenario's
+    preset, else the env's 4."""
     frame_stack_dilation: int | None = None
     """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
     those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same
@@ -297,6 +301,7 @@ def build_config(args: TrainArgs):
                         ("width", args.width or preset.get("width")),
                         ("height", args.height or preset.get("height")),
                         ("render_resolution", args.render_resolution),
+                        ("frame_skip", chosen("frame_skip", None)),
                         ("frame_stack_dilation", chosen("frame_stack_dilation", None)),
                         ("field_of_view", chosen("field_of_view", None)),
                     )

@@ -154,6 +154,20 @@ def test_frame_stack_dilation_reaches_the_env_config_and_below_one_is_a_user_err
         build_config(TrainArgs(frame_stack_dilation=0))
 
 
+def test_frame_skip_reaches_the_env_config_and_one_a_teacher_cannot_track_is_a_user_error():
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    def frame_skip(**flags) -> int:
+        return build_config(TrainArgs(**flags)).env.frame_skip
+
+    assert frame_skip(scenario="basic") == 4
+    assert frame_skip(scenario="basic", frame_skip=2) == 2
+    for bad in (0, 17):
+        with pytest.raises(UserError, match="--frame-skip must be from 1 to 16"):
+            build_config(TrainArgs(frame_skip=bad))
+
+
 def test_the_size_flags_build_a_student_of_that_size_and_zero_is_a_user_error() -> None:
     from agents.student import build_student
     from core.errors import UserError

@@ -103,6 +103,29 @@ def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, ca
     assert "trained with" in capsys.readouterr().err
 
 
+def test_eval_plays_the_teacher_with_the_frame_skip_asked_for(monkeypatch, capsys, tmp_path):
+    import agents.evaluation
+
+    seen = []
+    real = agents.evaluation.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["env_config"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(agents.evaluation, "evaluate", spy)
+    flags = ["eval", "--scenario", "basic", "--policy", "teacher", "--episodes", "1", "--json"]
+    assert run_command([*flags, "--frame-skip", "2"]) == 0
+    assert seen[0].frame_skip == 2 and seen[0].field_of_view == 90.0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames"] == 2 * report["lengths"][0]  # 2 tics a step
+    assert run_command([*flags, "--frame-skip", "0"]) == 2
+    assert "from 1 to 16" in capsys.readouterr().err
+    student = ["eval", "--scenario", "basic", "--policy", str(tmp_path), "--frame-skip", "2"]
+    assert run_command(student) == 2
+    assert "trained with" in capsys.readouterr().err
+
+
 def test_eval_plays_the_imitable_teacher_with_the_memory_asked_for(monkeypatch, capsys):
     import agents.evaluation
 

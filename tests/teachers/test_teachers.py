@@ -531,6 +531,48 @@ def test_a_standing_shooter_spends_every_bullet_where_it_used_to_freeze():
         env.close()
 
 
+def test_a_standing_shooter_keeps_still_until_its_shot_has_left():
+    # Frame skip 2: it presses at tic 10 with a demon in the crosshair and another to the left.
+    # At tic 12 the first one is gone from its view, but the bullet has not left yet (it flies 4
+    # tics after the press), so the turn toward the other waits until tic 14.
+    left, ahead = (300.0, 150.0, True), (300.0, 0.0, True)
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    teacher.reset()
+    assert _fires(teacher, teacher.action_scores(_turret_state(10, [left, ahead], ammo=26)))
+    assert _turn(teacher, teacher.action_scores(_turret_state(12, [left], ammo=26))) == "none"
+    assert _turn(teacher, teacher.action_scores(_turret_state(14, [left], ammo=26))) == "left"
+    # A teacher with turning shots fires along the turn's end yaw: it may turn at once.
+    turning = teachers.make("defend_the_center", "imitable")
+    turning.reset()
+    turning.action_scores(_turret_state(10, [left, ahead], ammo=26))
+    turning.taken(turning.action("ATTACK"))
+    assert _turn(turning, turning.action_scores(_turret_state(12, [left], ammo=26))) == "left"
+
+
+@pytest.mark.parametrize("frame_skip", [2, 4])
+def test_a_standing_shooter_scores_as_well_at_frame_skip_2_as_at_4(frame_skip):
+    # Seeds 0..3 at frame skip 4: 25, 24, 25, 23 (24.60 over 0..19). Turning in the step after a
+    # press spoiled shots at frame skip 2 (22.70 over 0..19) until it waited for the bullet.
+    env = make_env(
+        "defend_the_center", EnvConfig(engine_state=True, frame_stack=1, frame_skip=frame_skip)
+    )
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    returns = []
+    try:
+        for seed in range(4):
+            env.reset(seed=seed)
+            teacher.reset()
+            ret, done = 0.0, False
+            while not done:
+                action = teacher.act(env.unwrapped.engine_state())
+                _, reward, terminated, truncated, _ = env.step(action)
+                ret, done = ret + reward, terminated or truncated
+            returns.append(ret)
+    finally:
+        env.close()
+    assert np.mean(returns) >= 24.0, returns
+
+
 def test_a_standing_shooter_keeps_turning_when_stopping_first_is_no_quicker():
     # It has turned right for one step (4 tics, 7.03 degrees); a demon 300 away is 36 degrees
     # further right. Stopping (which resets the turn ramp) and turning on later reaches it in as
