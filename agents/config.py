@@ -107,6 +107,9 @@ class GPSConfig:
     teacher_memory_tics: int | None = None
     """the imitable dodger's and gatherer's memory of what they saw on screen, in tics (None:
     the teacher's own, 105 on take_cover and 140 on the health scenarios)"""
+    action_noise: float = 0.0
+    """probability that a training rollout step's action, the teacher's or the student's, is
+    replaced by a uniformly random one (DART-style disturbances; 0: none)"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
     symmetric_evaluation: bool = False
@@ -271,6 +274,8 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             "--learning-rate must be positive and --final-learning-rate-fraction in (0, 1]"
         )
+    if not 0.0 <= config.action_noise < 1.0:
+        raise UserError("--action-noise must be in [0, 1) (0: no random actions)")
     if not 0.0 <= config.average_decay < 1.0:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:

@@ -111,7 +111,10 @@ class MixingActor:
     :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
     per step on the whole batch. Both are told the actions taken: the student's previous-action
     input, and the teacher's memory of what was pressed (its pistol cooldown), so the labels of
-    the next states describe the game the student is really in. Because the student runs every
+    the next states describe the game the student is really in. With ``action_noise`` a step's
+    action, whoever chose it, is replaced by a uniformly random one with that probability
+    (DART's disturbances: the dataset then holds the states such slips lead to, labelled by the
+    teacher). Because the student runs every
     step, a recurrent student's hidden state follows the real trajectory even where the teacher
     acted.
     :attr:`last` keeps the step's :class:`MixedStep` for the dataset writer.
@@ -120,9 +123,15 @@ class MixingActor:
     needs_engine_state = True
 
     def __init__(
-        self, teacher: TeacherActor, student: StudentActor, beta: float, rng: np.random.Generator
+        self,
+        teacher: TeacherActor,
+        student: StudentActor,
+        beta: float,
+        rng: np.random.Generator,
+        action_noise: float = 0.0,
     ) -> None:
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
+        self.action_noise = action_noise
         self.last: MixedStep | None = None
 
     def reset(self, env_index: int) -> None:
@@ -137,6 +146,11 @@ class MixingActor:
         probs = self.student.probabilities(observations)
         use_teacher = self.rng.random(len(observations)) < self.beta
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
+        if self.action_noise:
+            noisy = self.rng.random(len(observations)) < self.action_noise
+            random_actions = self.rng.integers(scores.shape[1], size=len(actions))
+            actions = np.where(noisy, random_actions, actions)
+            use_teacher = use_teacher & ~noisy
         self.teacher.taken(actions)
         self.student.record(actions)
         self.last = MixedStep(scores, probs, use_teacher, history, self.teacher.goals())
@@ -472,7 +486,7 @@ def _collect(
     """Phase 1-3 of iteration ``k``: mixed rollouts, labels, dataset append, dual step."""
     beta = config.beta(k)
     rng = np.random.default_rng([config.seed, k])
-    actor = MixingActor(teacher, student, beta, rng)
+    actor = MixingActor(teacher, student, beta, rng, config.action_noise)
     collector = _Collector(
         actor,
         config.env.frame_skip,

@@ -168,6 +168,17 @@ def test_frame_skip_reaches_the_env_config_and_one_a_teacher_cannot_track_is_a_u
             build_config(TrainArgs(frame_skip=bad))
 
 
+def test_action_noise_reaches_the_config_and_one_or_more_is_a_user_error():
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).action_noise == 0.0
+    assert build_config(TrainArgs(action_noise=0.05)).action_noise == 0.05
+    for bad in (-0.1, 1.0):
+        with pytest.raises(UserError, match="--action-noise must be in"):
+            build_config(TrainArgs(action_noise=bad))
+
+
 def test_the_size_flags_build_a_student_of_that_size_and_zero_is_a_user_error() -> None:
     from agents.student import build_student
     from core.errors import UserError

@@ -215,9 +215,9 @@ def test_a_symmetric_run_evaluates_and_exports_the_symmetric_policy(
     rollout_mirrors = []
     mixing_init = gps.MixingActor.__init__
 
-    def spy(self, teacher, student, beta, rng) -> None:
+    def spy(self, teacher, student, beta, rng, *rest) -> None:
         rollout_mirrors.append(student.mirror)
-        mixing_init(self, teacher, student, beta, rng)
+        mixing_init(self, teacher, student, beta, rng, *rest)
 
     monkeypatch.setattr(gps.MixingActor, "__init__", spy)
     args = ["--scenario", "basic", "--mode", "bc", "--frames", "200", "--eval-episodes", "5"]
@@ -478,6 +478,46 @@ def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
     teachers_turn = MixingActor(teacher, student, beta=1.0, rng=rng)
     assert teachers_turn.act(np.zeros((3, 1)), [None] * 3).tolist() == [1, 1, 1]
     assert teacher.actions.tolist() == student.actions.tolist() == [1, 1, 1]
+
+
+def test_action_noise_replaces_that_share_of_the_actions_and_tells_both_learners() -> None:
+    from agents.gps import MixingActor
+
+    class Teachers:
+        def action_scores(self, states):
+            return np.array([[0.0, 1.0, 0.0, 0.0]] * len(states))  # the teacher's best: action 1
+
+        def taken(self, actions):
+            self.actions = np.asarray(actions)
+
+        def goals(self):
+            return [None] * len(self.actions)
+
+    class Student:
+        def history(self, num_envs):
+            return np.zeros((num_envs, 0), np.int32)
+
+        def probabilities(self, observations):
+            return np.array([[0.1, 0.1, 0.7, 0.1]] * len(observations))  # the student's: 2
+
+        def choose(self, probs):
+            return probs.argmax(-1)
+
+        def record(self, actions):
+            self.actions = np.asarray(actions)
+
+    teacher, student = Teachers(), Student()
+    for beta, chosen in ((1.0, 1), (0.0, 2)):
+        mixing = MixingActor(teacher, student, beta, np.random.default_rng(0), action_noise=0.2)
+        actions = np.concatenate([mixing.act(np.zeros((500, 1)), [None] * 500) for _ in range(4)])
+        replaced = actions != chosen
+        # a fifth of the steps draw a uniform action, and 3 of 4 draws differ from the choice
+        assert 0.12 < replaced.mean() < 0.18
+        assert set(actions[replaced].tolist()) == {0, 1, 2, 3} - {chosen}
+        assert teacher.actions.tolist() == student.actions.tolist() == actions[-500:].tolist()
+        assert not mixing.last.teacher_acted[actions[-500:] != chosen].any()
+    quiet = MixingActor(teacher, student, 1.0, np.random.default_rng(0))
+    assert (quiet.act(np.zeros((500, 1)), [None] * 500) == 1).all()
 
 
 def test_while_the_teacher_acts_the_recurrent_student_still_steps_its_state() -> None:
