@@ -85,10 +85,11 @@ class TrainArgs:
     the border; one offset per sequence of a recurrent student): a regulariser against
     fitting the rows seen, as DrQ's. Default: the scenario's preset (4 on
     health_gathering_supreme and deadly_corridor), else 0 (off)."""
-    action_noise: float = 0.0
+    action_noise: float | None = None
     """Probability that a training rollout's step takes a uniformly random action instead of
     the teacher's or the student's (DART-style disturbances: the data then holds the states
-    such slips lead to, labelled by the teacher; evaluations never take them). 0: none."""
+    such slips lead to, labelled by the teacher; evaluations never take them; 0: none).
+    Default: the scenario's preset, else 0."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
@@ -270,7 +271,7 @@ def build_config(args: TrainArgs):
             learning_rate_decay=chosen("learning_rate_decay", "constant"),
             final_learning_rate_fraction=args.final_learning_rate_fraction,
             average_decay=chosen("average_decay", 0.0),
-            action_noise=args.action_noise,
+            action_noise=chosen("action_noise", 0.0),
             tau=args.tau,
             kl_target=args.kl_target,
             beta=beta,
