@@ -81,7 +81,11 @@ def test_unknown_command_exits_2():
     assert run_command(["fly"]) == 2
 
 
-def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, capsys, tmp_path):
+TEACHER_EVAL = ["eval", "--scenario", "basic", "--policy", "teacher", "--episodes", "1", "--json"]
+
+
+def _env_configs_evaluated(monkeypatch) -> list:
+    """The env configs ``agents.evaluation.evaluate`` is called with from now on."""
     import agents.evaluation
 
     seen = []
@@ -92,7 +96,12 @@ def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, ca
         return real(*args, **kwargs)
 
     monkeypatch.setattr(agents.evaluation, "evaluate", spy)
-    flags = ["eval", "--scenario", "basic", "--policy", "teacher", "--episodes", "1", "--json"]
+    return seen
+
+
+def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, capsys, tmp_path):
+    seen = _env_configs_evaluated(monkeypatch)
+    flags = TEACHER_EVAL
     assert run_command([*flags, "--field-of-view", "120"]) == 0
     assert seen[0].field_of_view == 120.0
     assert json.loads(capsys.readouterr().out)["episodes"] == 1
@@ -104,17 +113,8 @@ def test_eval_plays_the_teacher_with_the_field_of_view_asked_for(monkeypatch, ca
 
 
 def test_eval_plays_the_teacher_with_the_frame_skip_asked_for(monkeypatch, capsys, tmp_path):
-    import agents.evaluation
-
-    seen = []
-    real = agents.evaluation.evaluate
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs["env_config"])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(agents.evaluation, "evaluate", spy)
-    flags = ["eval", "--scenario", "basic", "--policy", "teacher", "--episodes", "1", "--json"]
+    seen = _env_configs_evaluated(monkeypatch)
+    flags = TEACHER_EVAL
     assert run_command([*flags, "--frame-skip", "2"]) == 0
     assert seen[0].frame_skip == 2 and seen[0].field_of_view == 90.0
     report = json.loads(capsys.readouterr().out)
