@@ -189,6 +189,19 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
     )
 
 
+def check_frame_skip(frame_skip: int) -> None:
+    """Checks that a teacher can follow ``frame_skip`` tics per step as one step.
+
+    Raises:
+        UserError: below 1 or above :data:`teachers.base.MAX_SKIP`.
+    """
+    if not 1 <= frame_skip <= MAX_SKIP:
+        raise UserError(
+            f"--frame-skip must be from 1 to {MAX_SKIP} tics per step "
+            "(the most a teacher tracks as one step)"
+        )
+
+
 def resolve_config(config: GPSConfig) -> GPSConfig:
     """Validates a config (one-line :class:`UserError` on mistakes) and fixes the bc schedule."""
     if config.mode not in ("gps", "dagger", "bc"):
@@ -230,11 +243,7 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     check_field_of_view(config.env.field_of_view)
     if config.env.frame_stack_dilation < 1:
         raise UserError("--frame-stack-dilation must be at least 1 (1: consecutive frames)")
-    if not 1 <= config.env.frame_skip <= MAX_SKIP:
-        raise UserError(
-            f"--frame-skip must be from 1 to {MAX_SKIP} tics per step "
-            "(the most a teacher tracks as one step)"
-        )
+    check_frame_skip(config.env.frame_skip)
     largest_shift = min(config.env.height, config.env.width) // 2 - 1
     if not 0 <= config.random_shift <= largest_shift:
         raise UserError(

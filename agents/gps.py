@@ -111,12 +111,11 @@ class MixingActor:
     :meth:`teachers.base.Teacher.act`, so scores are computed once per step. The student runs once
     per step on the whole batch. Both are told the actions taken: the student's previous-action
     input, and the teacher's memory of what was pressed (its pistol cooldown), so the labels of
-    the next states describe the game the student is really in. With ``action_noise`` a step's
-    action, whoever chose it, is replaced by a uniformly random one with that probability
-    (DART's disturbances: the dataset then holds the states such slips lead to, labelled by the
-    teacher). Because the student runs every
+    the next states describe the game the student is really in. Because the student runs every
     step, a recurrent student's hidden state follows the real trajectory even where the teacher
-    acted.
+    acted. With ``action_noise`` a step's action, whoever chose it, is replaced by a uniformly
+    random one with that probability (DART's disturbances: the dataset then holds the states
+    such slips lead to, labelled by the teacher).
     :attr:`last` keeps the step's :class:`MixedStep` for the dataset writer.
     """
 

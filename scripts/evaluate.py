@@ -58,13 +58,13 @@ def main(argv: list[str]) -> int:
     """Parses the flags, runs the episodes, prints the results."""
     args = tyro.cli(EvalArgs, args=argv, prog="doomgps eval")
     import teachers
+    from agents.config import check_frame_skip
     from agents.evaluation import evaluate, summary
     from agents.policies import load_policy
     from core.errors import UserError
     from envs.config import EnvConfig
     from envs.doom_env import check_field_of_view
     from envs.registry import get_spec
-    from teachers.base import MAX_SKIP
 
     spec = get_spec(args.scenario)
     if args.episodes < 1:
@@ -88,8 +88,7 @@ def main(argv: list[str]) -> int:
                 "--frame-skip is for --policy random or teacher (a student plays with the "
                 "frame skip it was trained with)"
             )
-        if not 1 <= args.frame_skip <= MAX_SKIP:
-            raise UserError(f"--frame-skip must be from 1 to {MAX_SKIP} tics per step")
+        check_frame_skip(args.frame_skip)
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(
         turning_shots=args.turning_shots,
