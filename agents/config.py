@@ -14,7 +14,7 @@ from agents.student_actor import symmetric_mirror
 from core.errors import UserError
 from envs.config import EnvConfig
 from envs.doom_env import check_field_of_view, screen_resolution
-from teachers.base import MAX_SKIP
+from teachers.base import check_frame_skip
 
 Mode = Literal["gps", "dagger", "bc"]
 
@@ -187,19 +187,6 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
         centre_band=config.centre_band,
         memory_tics=config.teacher_memory_tics,
     )
-
-
-def check_frame_skip(frame_skip: int) -> None:
-    """Checks that a teacher can follow ``frame_skip`` tics per step as one step.
-
-    Raises:
-        UserError: below 1 or above :data:`teachers.base.MAX_SKIP`.
-    """
-    if not 1 <= frame_skip <= MAX_SKIP:
-        raise UserError(
-            f"--frame-skip must be from 1 to {MAX_SKIP} tics per step "
-            "(the most a teacher tracks as one step)"
-        )
 
 
 def resolve_config(config: GPSConfig) -> GPSConfig:

@@ -58,13 +58,13 @@ def main(argv: list[str]) -> int:
     """Parses the flags, runs the episodes, prints the results."""
     args = tyro.cli(EvalArgs, args=argv, prog="doomgps eval")
     import teachers
-    from agents.config import check_frame_skip
     from agents.evaluation import evaluate, summary
     from agents.policies import load_policy
     from core.errors import UserError
     from envs.config import EnvConfig
     from envs.doom_env import check_field_of_view
     from envs.registry import get_spec
+    from teachers.base import check_frame_skip
 
     spec = get_spec(args.scenario)
     if args.episodes < 1:

@@ -20,6 +20,19 @@ MAX_SKIP = 16
 """Largest tic gap between two states still taken as one step (a frame skip to track)."""
 
 
+def check_frame_skip(frame_skip: int) -> None:
+    """Checks that a teacher can follow ``frame_skip`` tics per step as one step.
+
+    Raises:
+        UserError: below 1 or above :data:`MAX_SKIP`.
+    """
+    if not 1 <= frame_skip <= MAX_SKIP:
+        raise UserError(
+            f"--frame-skip must be from 1 to {MAX_SKIP} tics per step "
+            "(the most a teacher tracks as one step)"
+        )
+
+
 class Teacher:
     """A privileged policy for one scenario.
 
