@@ -75,20 +75,22 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
     if args.symmetric_policy is not None and args.policy in ("random", "teacher"):
         raise UserError("--symmetric-policy is for a student run, not --policy " + args.policy)
-    if args.field_of_view is not None:
+    # env options for random or a teacher; a student plays with those it was trained with
+    env_options = {"field_of_view": args.field_of_view, "frame_skip": args.frame_skip}
+    checks = {
+        "field_of_view": (check_field_of_view, "view"),
+        "frame_skip": (check_frame_skip, "frame skip"),
+    }
+    for name, value in env_options.items():
+        if value is None:
+            continue
+        check, what = checks[name]
         if args.policy not in ("random", "teacher"):
             raise UserError(
-                "--field-of-view is for --policy random or teacher (a student plays "
-                "with the view it was trained with)"
+                f"--{name.replace('_', '-')} is for --policy random or teacher (a student "
+                f"plays with the {what} it was trained with)"
             )
-        check_field_of_view(args.field_of_view)
-    if args.frame_skip is not None:
-        if args.policy not in ("random", "teacher"):
-            raise UserError(
-                "--frame-skip is for --policy random or teacher (a student plays with the "
-                "frame skip it was trained with)"
-            )
-        check_frame_skip(args.frame_skip)
+        check(value)
     num_envs = max(1, min(args.num_envs, args.episodes))
     options = teachers.options(
         turning_shots=args.turning_shots,
@@ -104,9 +106,8 @@ def main(argv: list[str]) -> int:
         symmetric=args.symmetric_policy,
         **options,
     )
-    chosen = {"field_of_view": args.field_of_view, "frame_skip": args.frame_skip}
-    if any(value is not None for value in chosen.values()):
-        env_config = EnvConfig(**{k: v for k, v in chosen.items() if v is not None})
+    if any(value is not None for value in env_options.values()):
+        env_config = EnvConfig(**{k: v for k, v in env_options.items() if v is not None})
     results = evaluate(
         spec,
         actor,
