@@ -110,6 +110,10 @@ class GPSConfig:
     action_noise: float = 0.0
     """probability that a training rollout step's action, the teacher's or the student's, is
     replaced by a uniformly random one (DART-style disturbances; 0: none)"""
+    hold_fire: int = 0
+    """in half the training rollouts' episodes, drawn at their start, no shot is fired for the
+    first this many steps (an action pressing ATTACK is taken without it), so the data holds
+    enemies at close range, labelled by the teacher (0: off; scenarios with an ATTACK action)"""
     student_sampling: bool = False
     """in training rollouts the student samples from its policy instead of taking the argmax"""
     symmetric_evaluation: bool = False
@@ -272,6 +276,13 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if not 0.0 <= config.action_noise < 1.0:
         raise UserError("--action-noise must be in [0, 1) (0: no random actions)")
+    if config.hold_fire < 0:
+        raise UserError("--hold-fire must be >= 0 steps (0: off)")
+    if config.hold_fire:
+        from envs.registry import get_spec
+
+        if not any("ATTACK" in action for action in get_spec(config.scenario).actions):
+            raise UserError(f"--hold-fire: {config.scenario} has no action that fires")
     if not 0.0 <= config.average_decay < 1.0:
         raise UserError("--average-decay must be in [0, 1) (0: no weight averaging)")
     if config.student.recurrent_units < 0:

@@ -115,8 +115,11 @@ class MixingActor:
     step, a recurrent student's hidden state follows the real trajectory even where the teacher
     acted. With ``action_noise`` a step's action, whoever chose it, is replaced by a uniformly
     random one with that probability (DART's disturbances: the dataset then holds the states
-    such slips lead to, labelled by the teacher).
-    :attr:`last` keeps the step's :class:`MixedStep` for the dataset writer.
+    such slips lead to, labelled by the teacher). With ``hold_fire`` steps and ``unfired`` (each
+    action's index without its ATTACK button, :func:`unfired_actions`), half the episodes, drawn
+    at their start, fire no shot for their first ``hold_fire`` steps: the enemies come close,
+    and the teacher labels the states a student meets when it has let them (its labels still
+    say fire). :attr:`last` keeps the step's :class:`MixedStep` for the dataset writer.
     """
 
     needs_engine_state = True
@@ -128,14 +131,21 @@ class MixingActor:
         beta: float,
         rng: np.random.Generator,
         action_noise: float = 0.0,
+        hold_fire: int = 0,
+        unfired: np.ndarray | None = None,
     ) -> None:
+        if hold_fire and unfired is None:
+            raise ValueError("hold_fire needs the actions without ATTACK (unfired)")
         self.teacher, self.student, self.beta, self.rng = teacher, student, beta, rng
-        self.action_noise = action_noise
+        self.action_noise, self.hold_fire, self.unfired = action_noise, hold_fire, unfired
+        self._holding: dict[int, int] = {}  # env -> steps left without a shot
         self.last: MixedStep | None = None
 
     def reset(self, env_index: int) -> None:
         self.teacher.reset(env_index)
         self.student.reset(env_index)
+        if self.hold_fire:  # no draw without it, so older runs repeat
+            self._holding[env_index] = self.hold_fire * int(self.rng.random() < 0.5)
 
     def act(
         self, observations: np.ndarray, states: Sequence[EngineState | None] | None
@@ -150,10 +160,31 @@ class MixingActor:
             random_actions = self.rng.integers(scores.shape[1], size=len(actions))
             actions = np.where(noisy, random_actions, actions)
             use_teacher = use_teacher & ~noisy
+        if self.hold_fire:
+            held = np.array([self._holding.get(i, 0) > 0 for i in range(len(actions))])
+            self._holding = {i: max(left - 1, 0) for i, left in self._holding.items()}
+            unfired = np.where(held, self.unfired[actions], actions)
+            use_teacher = use_teacher & (unfired == actions)
+            actions = unfired
         self.teacher.taken(actions)
         self.student.record(actions)
         self.last = MixedStep(scores, probs, use_teacher, history, self.teacher.goals())
         return actions
+
+
+def unfired_actions(actions: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """For each action (a button combination), the index of the same buttons without ATTACK.
+
+    Raises:
+        ValueError: some ATTACK combination has no counterpart without it, or none has ATTACK.
+    """
+    index = {frozenset(buttons): i for i, buttons in enumerate(actions)}
+    if not any("ATTACK" in buttons for buttons in actions):
+        raise ValueError("no action presses ATTACK")
+    try:
+        return np.array([index[frozenset(buttons) - {"ATTACK"}] for buttons in actions])
+    except KeyError as missing:
+        raise ValueError(f"no action presses {sorted(missing.args[0])} alone") from None
 
 
 class _Collector:
@@ -485,7 +516,10 @@ def _collect(
     """Phase 1-3 of iteration ``k``: mixed rollouts, labels, dataset append, dual step."""
     beta = config.beta(k)
     rng = np.random.default_rng([config.seed, k])
-    actor = MixingActor(teacher, student, beta, rng, config.action_noise)
+    from envs.registry import get_spec
+
+    unfired = unfired_actions(get_spec(config.scenario).actions) if config.hold_fire else None
+    actor = MixingActor(teacher, student, beta, rng, config.action_noise, config.hold_fire, unfired)
     collector = _Collector(
         actor,
         config.env.frame_skip,

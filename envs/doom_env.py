@@ -102,6 +102,7 @@ class DoomEnv(gym.Env):
         game.set_window_visible(False)
         game.set_mode(vzd.Mode.PLAYER)
         game.set_sound_enabled(False)
+        game.set_render_screen_flashes(config.screen_flashes)
         game.set_screen_resolution(screen_resolution(config.render_resolution))
         game.set_screen_format(vzd.ScreenFormat.RGB24 if self._rgb else vzd.ScreenFormat.GRAY8)
         for button in spec.extra_buttons:

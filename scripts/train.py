@@ -90,6 +90,10 @@ class TrainArgs:
     the teacher's or the student's (DART-style disturbances: the data then holds the states
     such slips lead to, labelled by the teacher; evaluations never take them; 0: none).
     Default: the scenario's preset, else 0."""
+    hold_fire: int | None = None
+    """In half the training rollouts' episodes no shot is fired for the first N steps (an
+    action pressing ATTACK is taken without it): the data then holds enemies at close range,
+    labelled by the teacher; evaluations never hold. Default: the scenario's preset, else 0."""
     kl_target: float = 0.3
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
@@ -141,6 +145,10 @@ class TrainArgs:
     """Engine tics per agent step (the action is held; --frames counts tics, so a smaller skip
     gives the student more labelled states per frame of the budget). Default: the scenario's
     preset, else the env's 4."""
+    screen_flashes: bool | None = None
+    """Render Doom's screen flashes (the red tint of a hit, the gold of a pickup), which wash
+    out the frames the student sees while it is hurt. Default: the scenario's preset, else
+    on."""
     frame_stack_dilation: int | None = None
     """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
     those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same
@@ -272,6 +280,7 @@ def build_config(args: TrainArgs):
             final_learning_rate_fraction=args.final_learning_rate_fraction,
             average_decay=chosen("average_decay", 0.0),
             action_noise=chosen("action_noise", 0.0),
+            hold_fire=chosen("hold_fire", 0),
             tau=args.tau,
             kl_target=args.kl_target,
             beta=beta,
@@ -310,6 +319,7 @@ def build_config(args: TrainArgs):
                         ("frame_skip", chosen("frame_skip", None)),
                         ("frame_stack_dilation", chosen("frame_stack_dilation", None)),
                         ("field_of_view", chosen("field_of_view", None)),
+                        ("screen_flashes", chosen("screen_flashes", None)),
                     )
                     if v is not None
                 }

@@ -216,6 +216,25 @@ def test_field_of_view_reaches_the_env_config_and_out_of_range_is_a_user_error()
             build_config(TrainArgs(field_of_view=bad))
 
 
+def test_screen_flashes_are_on_unless_turned_off() -> None:
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs(scenario="basic")).env.screen_flashes
+    assert not build_config(TrainArgs(screen_flashes=False)).env.screen_flashes
+
+
+def test_hold_fire_reaches_the_config_and_needs_a_scenario_that_fires() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).hold_fire == 0
+    assert build_config(TrainArgs(hold_fire=50)).hold_fire == 50
+    with pytest.raises(UserError, match="hold-fire: health_gathering has no action that fires"):
+        build_config(TrainArgs(scenario="health_gathering", hold_fire=50))
+    with pytest.raises(UserError, match="hold-fire must be >= 0"):
+        build_config(TrainArgs(hold_fire=-1))
+
+
 def test_mirror_unseen_reaches_the_config_and_a_recurrent_student_refuses_it() -> None:
     from core.errors import UserError
     from scripts.train import TrainArgs, build_config

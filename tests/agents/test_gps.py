@@ -520,6 +520,67 @@ def test_action_noise_replaces_that_share_of_the_actions_and_tells_both_learners
     assert (quiet.act(np.zeros((500, 1)), [None] * 500) == 1).all()
 
 
+def test_unfired_actions_map_each_action_to_its_buttons_without_attack() -> None:
+    from agents.gps import unfired_actions
+    from envs.registry import get_spec
+
+    # NOOP, TURN_L, TURN_R, ATTACK, TURN_L+ATTACK, TURN_R+ATTACK
+    assert unfired_actions(get_spec("defend_the_center").actions).tolist() == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="ATTACK"):
+        unfired_actions(get_spec("health_gathering").actions)
+
+
+def test_held_episodes_fire_no_shot_for_their_first_steps_and_the_teacher_is_told() -> None:
+    from agents.gps import MixingActor, unfired_actions
+    from envs.registry import get_spec
+
+    class Teachers:
+        def action_scores(self, states):
+            return np.array([[0.0, 0.0, 0.0, 0.0, 1.0, 0.0]] * len(states))  # TURN_L+ATTACK
+
+        def reset(self, env_index):
+            pass
+
+        def taken(self, actions):
+            self.actions = np.asarray(actions)
+
+        def goals(self):
+            return [None] * len(self.actions)
+
+    class Student(Teachers):
+        def history(self, num_envs):
+            return np.zeros((num_envs, 0), np.int32)
+
+        def probabilities(self, observations):
+            return np.full((len(observations), 6), 1 / 6)
+
+        def choose(self, probs):
+            return probs.argmax(-1)
+
+        def record(self, actions):
+            self.actions = np.asarray(actions)
+
+    teacher, student, envs = Teachers(), Student(), 400
+    unfired = unfired_actions(get_spec("defend_the_center").actions)
+    mixing = MixingActor(teacher, student, 1.0, np.random.default_rng(0), 0.0, 3, unfired)
+    for env in range(envs):
+        mixing.reset(env)
+    steps, teacher_acted = [], []
+    for _ in range(5):
+        steps.append(mixing.act(np.zeros((envs, 1)), [None] * envs))
+        teacher_acted.append(mixing.last.teacher_acted)
+        assert teacher.actions.tolist() == student.actions.tolist() == steps[-1].tolist()
+    held = steps[0] == 1  # TURN_L without its shot
+    assert 0.4 < held.mean() < 0.6  # half the episodes, drawn at their start
+    for actions, acted in zip(steps[:3], teacher_acted[:3], strict=True):
+        assert (actions == np.where(held, 1, 4)).all() and (acted == ~held).all()
+    for actions, acted in zip(steps[3:], teacher_acted[3:], strict=True):
+        assert (actions == 4).all() and acted.all()  # then they fire again
+    quiet = MixingActor(teacher, student, 1.0, np.random.default_rng(0))
+    quiet.reset(0)
+    assert (quiet.act(np.zeros((envs, 1)), [None] * envs) == 4).all()
+
+
 def test_while_the_teacher_acts_the_recurrent_student_still_steps_its_state() -> None:
     from agents.gps import MixingActor
     from agents.student import StudentConfig, build_student, student_inputs

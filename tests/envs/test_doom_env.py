@@ -250,3 +250,32 @@ def test_a_wider_field_of_view_shows_more_enemies_further_off_the_heading_every_
         (narrow_tic, narrow), (wide_tic, wide) = seen[90.0, seed], seen[150.0, seed]
         assert wide_tic == narrow_tic + 1  # the no-op tic that applies the view
         assert narrow.max() < 10 and len(wide) > len(narrow) and wide.max() > 70
+
+
+def _frames_around_the_first_hit(screen_flashes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """defend_the_center, seed 0, turning left until a demon bites: the newest grey frame of
+    the step before the first loss of health and of the step of it."""
+    env = DoomEnv(
+        "defend_the_center", engine_state=True, labels=False, screen_flashes=screen_flashes
+    )
+    try:
+        obs, _ = env.reset(seed=0)
+        health = env.engine_state().player.health
+        for _ in range(200):
+            before = obs[..., -1]
+            obs, _, terminated, truncated, _ = env.step(0)
+            assert not (terminated or truncated), "no hit before the episode ended"
+            if env.engine_state().player.health < health:
+                return before, obs[..., -1]
+        raise AssertionError("no hit in 200 steps")
+    finally:
+        env.close()
+
+
+def test_a_hit_washes_out_the_frame_only_while_screen_flashes_are_rendered():
+    flashed_before, flashed = _frames_around_the_first_hit(screen_flashes=True)
+    plain_before, plain = _frames_around_the_first_hit(screen_flashes=False)
+    np.testing.assert_array_equal(flashed_before, plain_before)  # the same game up to the hit
+    # the red flash cuts the grey frame's contrast (std 37 -> 22 at the bite, 12 a step later)
+    assert flashed.std() < 0.7 * plain.std()
+    assert plain.std() > 0.9 * plain_before.std()
