@@ -35,9 +35,9 @@ class EnvConfig:
     episode starts one no-op tic later."""
     screen_flashes: bool = True
     """Render Doom's palette flashes (red while the player takes damage, gold on a pickup). A
-    hit tints the whole screen for about half a second and cuts a grey frame's contrast by
-    two thirds; a student that learned from a teacher who is rarely hit has seen few such
-    frames (off: the frames show the scene as it is)."""
+    hit tints the whole screen for about two seconds (17 steps at frame skip 4) and cuts a grey
+    frame's contrast by up to two thirds; a student that learned from a teacher who is rarely
+    hit has seen few such frames (off: the frames show the scene as it is)."""
     engine_state: bool = False
     """Turn on the objects/sectors/labels buffers so ``engine_state()`` works (teachers need it)."""
     labels: bool = True
