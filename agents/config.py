@@ -107,6 +107,9 @@ class GPSConfig:
     teacher_memory_tics: int | None = None
     """the imitable dodger's and gatherer's memory of what they saw on screen, in tics (None:
     the teacher's own, 105 on take_cover and 140 on the health scenarios)"""
+    teacher_hurt_turn_tics: int = 0
+    """the imitable shooter: for this many tics after the player is hurt, it turns toward an
+    enemy biting from out of view (0: off; it acts only on what the screen shows)"""
     action_noise: float = 0.0
     """probability that a training rollout step's action, the teacher's or the student's, is
     replaced by a uniformly random one (DART-style disturbances; 0: none)"""
@@ -190,6 +193,7 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
         turning_shots=config.turning_shots,
         centre_band=config.centre_band,
         memory_tics=config.teacher_memory_tics,
+        hurt_turn_tics=config.teacher_hurt_turn_tics,
     )
 
 

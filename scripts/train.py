@@ -114,6 +114,10 @@ class TrainArgs:
     """The imitable teacher of take_cover and the health scenarios: how long (tics) it remembers
     what it saw on screen (0: only what is on screen now). Default: the scenario's preset (40 on
     take_cover), else the teacher's own (105 on take_cover, 140 on the health scenarios)."""
+    teacher_hurt_turn_tics: int | None = None
+    """The imitable shooting teacher: for this many tics after the player is hurt it turns
+    toward an enemy biting from out of view, which the student's frames do not show (they show
+    the hurt: the screen's red flash). 0: off. Default: the scenario's preset (0)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -288,6 +292,7 @@ def build_config(args: TrainArgs):
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
             teacher_memory_tics=teacher_memory_tics,
+            teacher_hurt_turn_tics=chosen("teacher_hurt_turn_tics", 0),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
             eval_seed=args.eval_seed,

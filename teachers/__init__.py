@@ -29,7 +29,10 @@ TEACHERS: dict[str, str] = {
 
 
 def options(
-    turning_shots: bool = True, centre_band: float = 0.0, memory_tics: int | None = None
+    turning_shots: bool = True,
+    centre_band: float = 0.0,
+    memory_tics: int | None = None,
+    hurt_turn_tics: int = 0,
 ) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
@@ -41,6 +44,9 @@ def options(
             farther than this from it (see :class:`~teachers.dodger.DodgerTeacher`).
         memory_tics: the imitable dodger's and gatherer's memory of what they saw on screen, in
             tics (``None``: each teacher's own default).
+        hurt_turn_tics: the imitable shooter turns toward an enemy biting from out of view for
+            this many tics after the player is hurt (see
+            :class:`~teachers.shooter.ShooterTeacher`; 0: off).
     """
     chosen: dict[str, Any] = {}
     if not turning_shots:
@@ -49,6 +55,8 @@ def options(
         chosen["centre_band"] = centre_band
     if memory_tics is not None:
         chosen["memory_tics"] = memory_tics
+    if hurt_turn_tics:
+        chosen["hurt_turn_tics"] = hurt_turn_tics
     return chosen
 
 
@@ -78,6 +86,10 @@ def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teache
         raise UserError(f"unknown teacher mode {mode!r}; known modes: {', '.join(MODES)}")
     if "memory_tics" in options and mode != "imitable":
         raise UserError("memory_tics (--teacher-memory-tics) is an option of the imitable teacher")
+    if "hurt_turn_tics" in options and mode != "imitable":
+        raise UserError(
+            "hurt_turn_tics (--teacher-hurt-turn-tics) is an option of the imitable teacher"
+        )
     import importlib
 
     module_name, class_name = TEACHERS[spec.name].split(":")

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.errors import UserError
 from envs.engine_state import Category, EngineState
 from envs.registry import ScenarioSpec
 from teachers import geometry
@@ -171,6 +172,11 @@ the step after the press would turn the shot off its target: its imitable teache
 on defend_the_center seeds 0..19 without this, 24.95 with it (24.60 at frame skip 4)."""
 
 
+HURT_RANGE = 160.0
+"""Imitable mode with ``hurt_turn_tics``: how close (map units, centre to centre) an enemy out
+of view must be to count as the one that hurt the player. A demon bites from about 90 units."""
+
+
 class ShooterTeacher(Teacher):
     """Turns to the most urgent enemy with planned turn sequences and fires only on a sure hit.
 
@@ -181,10 +187,22 @@ class ShooterTeacher(Teacher):
     """
 
     def __init__(
-        self, spec: ScenarioSpec, mode: str = "omniscient", turning_shots: bool = True
+        self,
+        spec: ScenarioSpec,
+        mode: str = "omniscient",
+        turning_shots: bool = True,
+        hurt_turn_tics: int = 0,
     ) -> None:
         super().__init__(spec, mode)
         self.turning_shots = turning_shots
+        if hurt_turn_tics < 0:
+            raise UserError(f"hurt_turn_tics must be >= 0 (0: off), got {hurt_turn_tics}")
+        self.hurt_turn_tics = int(hurt_turn_tics)
+        """Imitable mode: for this many tics after the player lost health, an enemy out of view
+        within :data:`HURT_RANGE` (the one biting, which the screen does not show) is the
+        target, unless an enemy that close is on screen. The student sees the hurt (the
+        screen's red flash washes out its grey frames), not the biter: the label turns toward
+        it. 0: off (the imitable teacher only acts on what the screen shows)."""
         """Whether it may fire while turning (the shot flies along the yaw the turn ends at).
         Without, it fires only standing: a little slower, but a shot's timing then depends on
         where the enemy is now, not on how far the turn will carry the view, which a pixel
@@ -206,6 +224,8 @@ class ShooterTeacher(Teacher):
         self._tracker = _Tracker()
         self._scan = 1
         self._stand_until = -1
+        self._health: float | None = None
+        self._hurt_tic = -(10**9)
 
     # ------------------------------------------------------------------ memory
     def _targets(self, state: EngineState) -> list[tuple[float, float, float, float]]:
@@ -223,6 +243,10 @@ class ShooterTeacher(Teacher):
                 vx, vy = velocity.get(oid, zero)
                 out.append((x + lead * vx, y + lead * vy, *_radius_urgency(name)))
             return out
+        if self.hurt_turn_tics and tic - self._hurt_tic <= self.hurt_turn_tics:
+            biter = self._biter(state, enemies)
+            if biter is not None:
+                return [biter]
         # Imitable: what is on screen now comes first, so the choice is a function of the
         # frames; only with nothing in view does the teacher turn toward a remembered enemy
         # (one that just left the screen, which the stacked frames still show).
@@ -235,9 +259,28 @@ class ShooterTeacher(Teacher):
                 remembered.append((x, y, r, u))
         return out or remembered
 
+    def _biter(
+        self, state: EngineState, enemies: list[tuple[int, float, float, bool, str]]
+    ) -> tuple[float, float, float, float] | None:
+        """The nearest enemy within :data:`HURT_RANGE` as a target, if it is out of view and no
+        enemy that close is on screen; else ``None``."""
+        ox, oy = float(state.player.position[0]), float(state.player.position[1])
+        best, nearest = HURT_RANGE, None
+        for _, x, y, visible, name in enemies:
+            dist = math.hypot(x - ox, y - oy)
+            if dist <= HURT_RANGE and visible:
+                return None
+            if dist < best:
+                best, nearest = dist, (x, y, *_radius_urgency(name))
+        return nearest
+
     # ------------------------------------------------------------------ scoring
     def _decide(self, state: EngineState) -> np.ndarray:
         self._weapon.update(state.tic, state.player.ammo)
+        health = float(state.player.health)
+        if self._health is not None and health < self._health:
+            self._hurt_tic = state.tic
+        self._health = health
         return self._score(state)
 
     def _took(self, state: EngineState, action: int) -> None:

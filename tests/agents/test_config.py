@@ -301,3 +301,13 @@ def test_precision_auto_is_resolved_before_the_run_records_it() -> None:
     assert build_config(TrainArgs()).student.precision == "float32"
     auto = build_config(TrainArgs(precision="auto")).student
     assert auto.precision == auto_precision()[0] != "auto"
+
+
+def test_turning_when_hurt_reaches_the_teacher_s_options_only_when_asked_for() -> None:
+    from agents.config import teacher_options
+    from scripts.train import TrainArgs, build_config
+
+    assert "hurt_turn_tics" not in teacher_options(build_config(TrainArgs()))
+    config = build_config(TrainArgs(teacher_hurt_turn_tics=35))
+    assert config.teacher_hurt_turn_tics == 35
+    assert teacher_options(config)["hurt_turn_tics"] == 35

@@ -396,7 +396,7 @@ def test_my_way_home_teacher_reaches_the_vest_from_seed_11():
     assert terminated and not truncated and ret > 0.5  # the vest's reward, before the timeout
 
 
-def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0):
+def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0, health: float = 100.0):
     """A defend_the_center-like state: the player at the origin facing ``angle`` degrees (0:
     east); ``enemies`` are ``(x, y, visible)`` demons."""
     from envs.engine_state import EngineState, Objects, Walls, categorize
@@ -423,7 +423,7 @@ def _turret_state(tic: int, enemies, ammo: float = 0.0, angle: float = 0.0):
         blocking=np.ones(4, bool),
         one_sided=np.ones(4, bool),
     )
-    player = _player(angle=angle, ammo=ammo)
+    player = _player(angle=angle, ammo=ammo, health=health)
     return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
@@ -492,6 +492,37 @@ def test_a_shooter_without_turning_shots_turns_first_and_fires_standing():
     ahead = [(300.0, 0.0, True)]  # in the crosshair it still fires
     standing.reset()
     assert _fires(standing, standing.action_scores(_turret_state(10, ahead, ammo=26)))
+
+
+def test_a_hurt_imitable_shooter_turns_toward_a_demon_biting_from_out_of_view():
+    # A far demon on screen 4 degrees right of the aim; one out of view 92 units behind-left.
+    enemies = [(400.0, -30.0, True), (-60.0, 70.0, False)]
+    plain = teachers.make("defend_the_center", "imitable", turning_shots=False)
+    hurt = teachers.make("defend_the_center", "imitable", turning_shots=False, hurt_turn_tics=35)
+    for teacher in (plain, hurt):
+        teacher.reset()
+        teacher.action_scores(_turret_state(10, enemies, health=100.0))
+    bitten = _turret_state(14, enemies, health=90.0)
+    assert _turn(plain, plain.action_scores(bitten)) == "right"
+    assert _turn(hurt, hurt.action_scores(bitten)) == "left"
+    # 35 tics after the bite it is back on what the screen shows...
+    assert _turn(hurt, hurt.action_scores(_turret_state(49, enemies, health=90.0))) == "left"
+    assert _turn(hurt, hurt.action_scores(_turret_state(50, enemies, health=90.0))) == "right"
+    # ...and while an enemy that close is on screen, the screen's enemies stay the targets.
+    hurt.reset()
+    close = [(400.0, -30.0, True), (-60.0, 70.0, False), (80.0, -60.0, True)]
+    hurt.action_scores(_turret_state(10, close, health=100.0))
+    assert _turn(hurt, hurt.action_scores(_turret_state(14, close, health=90.0))) == "right"
+
+
+def test_turning_when_hurt_is_an_option_of_the_imitable_shooter_only():
+    with pytest.raises(UserError, match="option of the imitable teacher"):
+        teachers.make("defend_the_center", "omniscient", hurt_turn_tics=35)
+    with pytest.raises(UserError, match=">= 0"):
+        teachers.make("defend_the_center", "imitable", hurt_turn_tics=-1)
+    with pytest.raises(UserError, match="no option 'hurt_turn_tics'"):
+        teachers.make("take_cover", "imitable", hurt_turn_tics=35)
+    assert teachers.options(hurt_turn_tics=0) == {}
 
 
 def test_an_option_the_scenarios_teacher_lacks_is_a_one_line_error():
