@@ -195,6 +195,10 @@ class ShooterTeacher(Teacher):
     ) -> None:
         super().__init__(spec, mode)
         self.turning_shots = turning_shots
+        """Whether it may fire while turning (the shot flies along the yaw the turn ends at).
+        Without, it fires only standing: a little slower, but a shot's timing then depends on
+        where the enemy is now, not on how far the turn will carry the view, which a pixel
+        student copies much more reliably (``docs/agents.md``)."""
         if hurt_turn_tics < 0:
             raise UserError(f"hurt_turn_tics must be >= 0 (0: off), got {hurt_turn_tics}")
         self.hurt_turn_tics = int(hurt_turn_tics)
@@ -203,10 +207,6 @@ class ShooterTeacher(Teacher):
         target, unless an enemy that close is on screen. The student sees the hurt (the
         screen's red flash washes out its grey frames), not the biter: the label turns toward
         it. 0: off (the imitable teacher only acts on what the screen shows)."""
-        """Whether it may fire while turning (the shot flies along the yaw the turn ends at).
-        Without, it fires only standing: a little slower, but a shot's timing then depends on
-        where the enemy is now, not on how far the turn will carry the view, which a pixel
-        student copies much more reliably (``docs/agents.md``)."""
         names = self.action_names
         self._turn = np.array(
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names]
