@@ -33,11 +33,12 @@ class EnvConfig:
     labels buffer (so to what an imitable teacher counts as seen). The engine forgets it at each
     episode start, so a view other than Doom's 90 degrees is set again there, and such an
     episode starts one no-op tic later."""
-    screen_flashes: bool = True
+    screen_flashes: bool = False
     """Render Doom's palette flashes (red while the player takes damage, gold on a pickup). A
     hit tints the whole screen for about two seconds (17 steps at frame skip 4) and cuts a grey
     frame's contrast by up to two thirds; a student that learned from a teacher who is rarely
-    hit has seen few such frames (off: the frames show the scene as it is)."""
+    hit has seen few such frames. Off by default, as ViZDoom renders the screen unless told
+    otherwise and as every preset was measured (off: the frames show the scene as it is)."""
     engine_state: bool = False
     """Turn on the objects/sectors/labels buffers so ``engine_state()`` works (teachers need it)."""
     labels: bool = True

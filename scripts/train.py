@@ -152,7 +152,7 @@ class TrainArgs:
     screen_flashes: bool | None = None
     """Render Doom's screen flashes (the red tint of a hit, the gold of a pickup), which wash
     out the frames the student sees while it is hurt. Default: the scenario's preset, else
-    on."""
+    off (ViZDoom's own rendering, with which every preset was measured)."""
     frame_stack_dilation: int | None = None
     """Growth of the gaps between the 4 stacked frames: 1 stacks the last 4 steps' frames, 2
     those of steps t, t-1, t-3, t-7 (a memory of what went off screen 28 tics ago at the same

@@ -216,11 +216,12 @@ def test_field_of_view_reaches_the_env_config_and_out_of_range_is_a_user_error()
             build_config(TrainArgs(field_of_view=bad))
 
 
-def test_screen_flashes_are_on_unless_turned_off() -> None:
+def test_screen_flashes_are_off_unless_turned_on() -> None:
     from scripts.train import TrainArgs, build_config
 
-    assert build_config(TrainArgs(scenario="basic")).env.screen_flashes
-    assert not build_config(TrainArgs(screen_flashes=False)).env.screen_flashes
+    for scenario in ("basic", "defend_the_center", "take_cover"):
+        assert not build_config(TrainArgs(scenario=scenario)).env.screen_flashes
+    assert build_config(TrainArgs(screen_flashes=True)).env.screen_flashes
 
 
 def test_hold_fire_reaches_the_config_and_needs_a_scenario_that_fires() -> None:

@@ -252,12 +252,11 @@ def test_a_wider_field_of_view_shows_more_enemies_further_off_the_heading_every_
         assert narrow.max() < 10 and len(wide) > len(narrow) and wide.max() > 70
 
 
-def _frames_around_the_first_hit(screen_flashes: bool) -> tuple[np.ndarray, np.ndarray]:
+def _frames_around_the_first_hit(**options: bool) -> tuple[np.ndarray, np.ndarray]:
     """defend_the_center, seed 0, turning left until a demon bites: the newest grey frame of
-    the step before the first loss of health and of the step of it."""
-    env = DoomEnv(
-        "defend_the_center", engine_state=True, labels=False, screen_flashes=screen_flashes
-    )
+    the step before the first loss of health and of the step of it (``options``: more
+    :class:`EnvConfig` fields)."""
+    env = DoomEnv("defend_the_center", engine_state=True, labels=False, **options)
     try:
         obs, _ = env.reset(seed=0)
         health = env.engine_state().player.health
@@ -279,3 +278,9 @@ def test_a_hit_washes_out_the_frame_only_while_screen_flashes_are_rendered():
     # the red flash cuts the grey frame's contrast (std 37 -> 22 at the bite, 12 a step later)
     assert flashed.std() < 0.7 * plain.std()
     assert plain.std() > 0.9 * plain_before.std()
+
+
+def test_the_default_env_renders_no_flash_as_every_preset_was_measured():
+    _, default = _frames_around_the_first_hit()
+    _, plain = _frames_around_the_first_hit(screen_flashes=False)
+    np.testing.assert_array_equal(default, plain)
