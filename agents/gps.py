@@ -292,6 +292,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     )
     from agents.student import build_student
     from core.averaging import WeightAverage
+    from core.hardware import describe_hardware
     from core.logger import Logger
     from core.precision import wrap_optimizer
     from core.seeding import seed_everything
@@ -316,6 +317,10 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             "history": [],
         }
     )
+    hardware = describe_hardware()
+    machines = state.setdefault("hardware", [])  # each machine the run ran on, in order
+    if not machines or machines[-1] != hardware:
+        machines.append(hardware)
     seed_everything(config.seed)
     env_config = dataclasses.replace(config.env, engine_state=True, engine_state_in_info=True)
     model = build_student(env_config.observation_shape, len(spec.actions), config.student)
@@ -496,6 +501,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         "random": state["random_eval"],
         "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
         "corrupt_shards": len(dataset.corrupt),
+        "hardware": state["hardware"],
         "run_dir": str(run_dir),
     }
     _write_json(run_dir / "summary.json", result)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Literal
 
 import keras
 import tensorflow as tf
+
+from core.hardware import cpu_flags
 
 Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
 PrecisionChoice = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
@@ -21,18 +22,6 @@ PrecisionChoice = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
 BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 """The x86 CPU flags (as Linux names them) of instructions that compute in bfloat16; oneDNN,
 TensorFlow's CPU backend, uses them for ``mixed_bfloat16``."""
-
-
-def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset[str]:
-    """The CPU's feature flags as Linux lists them (empty where there is no ``/proc/cpuinfo``)."""
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
 
 
 def gpu_compute_capabilities() -> list[tuple[int, int]]:

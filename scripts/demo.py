@@ -64,6 +64,7 @@ def main(argv: list[str]) -> int:
     args = tyro.cli(DemoArgs, args=argv, prog="doomgps demo")
     from agents.config import evaluates_symmetric
     from agents.gps import run_gps
+    from core.hardware import machines_line
     from core.run_dir import make_run_dir, save_config
     from scripts.train import TrainArgs, build_config
 
@@ -89,7 +90,7 @@ def main(argv: list[str]) -> int:
     print(table(result))
     print(
         f"\n{result['frames']:,} frames, {result['optimizer_steps']} optimizer steps, "
-        f"{result['wall_seconds']:.0f} s"
+        f"{result['wall_seconds']:.0f} s {machines_line(result['hardware'])}"
     )
     if evaluates_symmetric(config):
         print(

@@ -117,7 +117,8 @@ class TrainArgs:
     teacher_hurt_turn_tics: int | None = None
     """The imitable shooting teacher: for this many tics after the player is hurt it turns
     toward an enemy biting from out of view, which the student's frames do not show (they show
-    the hurt: the screen's red flash). 0: off. Default: the scenario's preset (0)."""
+    the hurt only with --screen-flashes True: the screen's red flash, as in the runs that
+    measured it). 0: off. Default: the scenario's preset (0)."""
     eval_every: int | None = None
     """Evaluate the student alone every this many iterations (and at the end). Default: the
     scenario's preset (4 on defend_the_center, else 2)."""
@@ -360,6 +361,7 @@ def main(argv: list[str]) -> int:
     args = tyro.cli(TrainArgs, args=argv, prog="doomgps train")
     from agents.gps import run_gps
     from core.errors import UserError
+    from core.hardware import machines_line
     from core.run_dir import make_run_dir, save_config
 
     if args.resume is not None:
@@ -388,7 +390,8 @@ def main(argv: list[str]) -> int:
     print(
         f"{result['scenario']} ({result['mode']}): student {student:.2f}, teacher {teacher:.2f}, "
         f"random {result['random']['mean_return']:.2f} over {result['student']['episodes']} "
-        f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s"
+        f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s "
+        f"{machines_line(result['hardware'])}"
     )
     if result["selected"] is not None:
         print(

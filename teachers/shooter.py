@@ -204,9 +204,10 @@ class ShooterTeacher(Teacher):
         self.hurt_turn_tics = int(hurt_turn_tics)
         """Imitable mode: for this many tics after the player lost health, an enemy out of view
         within :data:`HURT_RANGE` (the one biting, which the screen does not show) is the
-        target, unless an enemy that close is on screen. The student sees the hurt (the
-        screen's red flash washes out its grey frames), not the biter: the label turns toward
-        it. 0: off (the imitable teacher only acts on what the screen shows)."""
+        target, unless an enemy that close is on screen. A student sees the hurt only where
+        the screen flashes are rendered (``EnvConfig.screen_flashes``: the red flash washes out
+        its grey frames), never the biter: the label turns toward it. 0: off (the imitable
+        teacher only acts on what the screen shows)."""
         names = self.action_names
         self._turn = np.array(
             [1 if "TURN_LEFT" in n else -1 if "TURN_RIGHT" in n else 0 for n in names]

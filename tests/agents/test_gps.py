@@ -347,6 +347,11 @@ def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> 
     result = json.loads((run_dir / "summary.json").read_text())
     assert state["trained"] and state["frames"] == result["frames"] >= 700
     assert result["optimizer_steps"] == 30 * result["iterations"]
+    # both sittings ran here: the run records this machine once and says so at its end
+    from core.hardware import describe_hardware, machines_line
+
+    assert result["hardware"] == state["hardware"] == [describe_hardware()]
+    assert f"s {machines_line(result['hardware'])}" in capsys.readouterr().out
     from agents.dataset import ShardedDataset
 
     rows = ShardedDataset(run_dir / "dataset").load()
@@ -354,6 +359,26 @@ def test_ctrl_c_leaves_a_run_that_resumes_to_the_end(tmp_path: Path, capsys) -> 
     assert set(np.unique(rows["iteration"])) == set(range(result["iterations"]))
     assert np.all(np.diff(rows["iteration"]) >= 0)
     assert (run_dir / "saved_model" / "saved_model.pb").exists()
+
+
+def test_a_run_resumed_on_another_machine_records_both_machines(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import core.hardware
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "100", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "4", "--steps-per-iteration", "10"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    here = core.hardware.describe_hardware()
+    elsewhere = {**here, "cpu": "Another CPU", "cores": 64, "gpus": ["NVIDIA H200"]}
+    monkeypatch.setattr(core.hardware, "describe_hardware", lambda: elsewhere)
+    capsys.readouterr()
+    assert run_command(["train", "--resume", str(run_dir), "--frames", "200"]) == 0
+    result = json.loads((run_dir / "summary.json").read_text())
+    assert result["frames"] >= 200 and result["hardware"] == [here, elsewhere]
+    out = capsys.readouterr().out
+    assert "then on Another CPU, 64 cores" in out and "NVIDIA H200" in out
 
 
 def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
@@ -380,6 +405,9 @@ def test_demo_trains_and_prints_the_comparison_and_the_tensorboard_command(
         assert row in out
     (run_dir,) = tmp_path.iterdir()
     assert f"tensorboard --logdir {run_dir / 'tb'}" in out
+    from core.hardware import cpu_model
+
+    assert f" s on {cpu_model()}, " in out  # where the wall time was measured
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
 
 

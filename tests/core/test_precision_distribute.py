@@ -11,7 +11,6 @@ from core.data import ArrayStream
 from core.distribute import get_strategy, replicated
 from core.precision import (
     auto_precision,
-    cpu_flags,
     resolve_precision,
     set_precision,
     wrap_optimizer,
@@ -79,13 +78,6 @@ def test_auto_precision_uses_bfloat16_only_on_cpus_with_bfloat16_instructions():
         "CPU without bfloat16 instructions",
     )
     assert auto_precision([], {"amx_bf16"}, has_gpu=True)[0] == "float32"  # capability unknown
-
-
-def test_cpu_flags_reads_the_flags_line_and_tolerates_a_missing_file(tmp_path):
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16\nbugs\t\t: spectre\n")
-    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_bf16"}
-    assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
 def test_resolve_precision_passes_explicit_choices_through_and_resolves_auto():
