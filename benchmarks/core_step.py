@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from core.data import ArrayStream
+from core.hardware import describe_hardware, hardware_line
 from core.trainer import Learner, TrainerConfig, build_optimizer, supervised_step
 from experiments.letters.models import dilated_convnet, hidden_layer, logistic_regression
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--xla", action="store_true", help="jit_compile both sides")
     args = parser.parse_args()
+    print(f"machine: {hardware_line(describe_hardware())}")
     rng = np.random.default_rng(0)
     n = (args.steps + 20) * args.batch_size  # fit must not run out of data in one epoch
     x = rng.normal(0, 0.3, size=(n, 28, 28)).astype(np.float32)

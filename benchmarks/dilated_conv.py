@@ -28,6 +28,7 @@ import time
 import numpy as np
 import tyro
 
+from core.hardware import describe_hardware, hardware_line
 from core.precision import Precision
 
 ROUTES = ("keras", "direct")
@@ -110,6 +111,7 @@ def _measure(args: BenchArgs, precision: Precision) -> dict[str, dict[str, float
 def main() -> None:
     """Measures both routes for each precision and prints one table."""
     args = tyro.cli(BenchArgs, prog="python -m benchmarks.dilated_conv")
+    print(f"machine: {hardware_line(describe_hardware())}")
     print(
         f"{args.scenario} preset student; inference at {args.num_envs} frames a call, "
         f"training at {args.batch_size} a step; the median of {args.rounds} alternating rounds\n"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.hardware import describe_hardware, hardware_line
+
 SCENARIO = "defend_the_center"
 FRAME_SKIP = 4
 
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; best kept")
     args = parser.parse_args()
+    print(f"machine: {hardware_line(describe_hardware())}")
     cases: dict[str, Callable[[], float | None]] = {
         "raw vizdoom.DoomGame loop": lambda: raw_loop(args.seconds),
         "DoomEnv, no engine state": lambda: env_loop(args.seconds, engine_state=False),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tyro
 
+from core.hardware import describe_hardware, hardware_line
 from core.precision import Precision
 
 if TYPE_CHECKING:  # TensorFlow loads only when a benchmark runs, not for --help
@@ -309,6 +310,7 @@ def main() -> None:
         for report in reports:
             print(json.dumps(report))
         return
+    print(f"machine: {hardware_line(describe_hardware())}")
     print(f"{args.scenario}: " + ", ".join(r["precision"] for r in reports) + "\n")
     print("| measurement | " + " | ".join(r["precision"] for r in reports) + " | target |")
     print("|---|" + "---:|" * len(reports) + "---|")
