@@ -91,7 +91,9 @@ class ArrayStream(BatchStream):
         batch_size: samples per batch.
         seed: fixes the order.
         shuffle: ``False`` walks the arrays in order (for evaluation-like passes).
-        transform: a TF function applied to each batch dict.
+        transform: a TF function applied to each batch dict, several batches at once: it
+            must draw no stateful random numbers (``tf.random.uniform``), which would come
+            in thread order and differ from run to run; draw them in the training step.
         strategy: distributes batches over replicas when it has more than one.
     """
 
@@ -192,7 +194,9 @@ class SequenceStream(ArrayStream):
         batch_size: sequences per batch.
         seed: fixes the order.
         shuffle: ``False`` walks the windows in order.
-        transform: a TF function applied to each batch dict.
+        transform: a TF function applied to each batch dict, several batches at once: it
+            must draw no stateful random numbers (``tf.random.uniform``), which would come
+            in thread order and differ from run to run; draw them in the training step.
         strategy: distributes batches over replicas when it has more than one.
     """
 
@@ -319,7 +323,9 @@ class ShardStream(BatchStream):
         batch_size: samples per batch.
         seed: fixes the order.
         shuffle_buffer: records held in the shuffle buffer.
-        transform: a TF function applied to each batch dict.
+        transform: a TF function applied to each batch dict, several batches at once: it
+            must draw no stateful random numbers (``tf.random.uniform``), which would come
+            in thread order and differ from run to run; draw them in the training step.
         strategy: distributes batches over replicas when it has more than one.
     """
 
