@@ -51,15 +51,26 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def gpu_names() -> list[str]:
-    """The name of each GPU TensorFlow sees (its device name where TensorFlow reports one)."""
+def gpu_details() -> list[dict[str, Any]]:
+    """What TensorFlow reports of each GPU it sees, one dict per GPU in its order: at least
+    ``name`` (the device name, or TensorFlow's ``/physical_device:GPU:i`` where it reports none)
+    and, on CUDA devices, ``compute_capability`` as ``(major, minor)``."""
     import tensorflow as tf
 
-    names = []
+    gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(gpu)
-        names.append(str(details.get("device_name", gpu.name)))
-    return names
+        details = dict(tf.config.experimental.get_device_details(gpu))
+        details["name"] = str(details.pop("device_name", gpu.name))
+        capability = details.get("compute_capability")
+        if capability:
+            details["compute_capability"] = (int(capability[0]), int(capability[1]))
+        gpus.append(details)
+    return gpus
+
+
+def gpu_names() -> list[str]:
+    """The name of each GPU TensorFlow sees (:func:`gpu_details`' ``name``)."""
+    return [gpu["name"] for gpu in gpu_details()]
 
 
 def describe_hardware(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from core.hardware import cpu_flags
+from core.hardware import cpu_flags, gpu_details
 
 Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
 PrecisionChoice = Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"]
@@ -27,12 +27,7 @@ TensorFlow's CPU backend, uses them for ``mixed_bfloat16``."""
 def gpu_compute_capabilities() -> list[tuple[int, int]]:
     """The compute capability of each visible GPU (those TensorFlow does not report are left
     out)."""
-    capabilities = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
-        if capability:
-            capabilities.append((int(capability[0]), int(capability[1])))
-    return capabilities
+    return [gpu["compute_capability"] for gpu in gpu_details() if gpu.get("compute_capability")]
 
 
 def auto_precision(

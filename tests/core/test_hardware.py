@@ -6,7 +6,8 @@ import json
 
 import tensorflow as tf
 
-from core.hardware import cpu_flags, cpu_model, describe_hardware, hardware_line
+from core.hardware import cpu_flags, cpu_model, describe_hardware, gpu_names, hardware_line
+from core.precision import gpu_compute_capabilities
 
 CPUINFO = (
     "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\n"
@@ -44,3 +45,21 @@ def test_the_log_line_names_the_cpu_its_cores_flags_and_gpus():
     assert hardware_line(hardware) == "AMD EPYC, 2 cores (avx2, avx512f), no GPU"
     hardware.update(cpu_flags=[], gpus=["NVIDIA H200"])
     assert hardware_line(hardware) == "AMD EPYC, 2 cores, NVIDIA H200"
+
+
+def test_each_gpu_s_name_and_compute_capability_come_from_one_report(monkeypatch):
+    class FakeGpu:
+        def __init__(self, name):
+            self.name = name
+
+    reports = {
+        "/physical_device:GPU:0": {"device_name": "NVIDIA H200", "compute_capability": (9, 0)},
+        "/physical_device:GPU:1": {},  # a GPU TensorFlow knows nothing about
+    }
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: [FakeGpu(n) for n in reports]
+    )
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda d: reports[d.name])
+    assert gpu_names() == ["NVIDIA H200", "/physical_device:GPU:1"]
+    assert gpu_compute_capabilities() == [(9, 0)]
+    assert describe_hardware()["gpus"] == ["NVIDIA H200", "/physical_device:GPU:1"]
