@@ -124,6 +124,12 @@ class GPSConfig:
     (:func:`agents.student.policy_logits`) while the plain one acts in the training rollouts;
     ``doomgps eval`` of the run acts with it too. Feed-forward students of scenarios whose
     actions have mirror images only (``StudentConfig.symmetric_policy`` makes both symmetric)"""
+    logit_adjustment: float = 0.0
+    """tau of post-hoc logit adjustment: the policy evaluated, chosen on validation and exported
+    (and ``doomgps eval`` of the run) acts by ``argmax log pi(a|s) - tau log prior(a)``, the
+    prior being how often each action is best in the labels it trained on
+    (:func:`agents.labels.logit_adjustment`); the training rollouts act with the plain policy.
+    0: off"""
     eval_every: int = 2
     """evaluate the student alone every this many iterations (and at the end)"""
     eval_episodes: int = 20
@@ -229,6 +235,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         )
     if config.tau <= 0 or config.kl_target <= 0:
         raise UserError("--tau and --kl-target must be positive")
+    if not 0 <= config.logit_adjustment <= 10:
+        raise UserError(
+            f"--logit-adjustment must be in [0, 10] (0: off), got {config.logit_adjustment}"
+        )
     if evaluates_symmetric(config):
         from envs.registry import get_spec
 

@@ -191,6 +191,25 @@ class ShardedDataset:
             self._loaded = {k: np.concatenate(v) for k, v in parts.items()}
         return dict(self._loaded)
 
+    def column(self, name: str) -> np.ndarray:
+        """One column of every readable shard, in write order, without reading the others (a
+        shard that lacks it or cannot be read is reported and skipped, as :meth:`load` does).
+        """
+        parts = []
+        for path in self.shards():
+            try:
+                with np.load(path, allow_pickle=False) as archive:
+                    parts.append(archive[name])
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+                print(
+                    f"dataset: skipping shard {path} for its {name!r} column "
+                    f"({type(error).__name__})",
+                    file=sys.stderr,
+                )
+        if not parts:
+            raise ValueError(f"{self.directory}: no readable {name!r} column in any shard")
+        return np.concatenate(parts)
+
     def __len__(self) -> int:
         """Rows loaded so far plus rows still buffered (:meth:`load` first for a full count)."""
         return len(next(iter(self._loaded.values()), ())) + self._buffered

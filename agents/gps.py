@@ -56,6 +56,8 @@ from agents.labels import (
     choice_weights,
     gps_labels,
     kl_divergence,
+    label_prior,
+    logit_adjustment,
     teacher_labels,
     update_eta,
 )
@@ -283,6 +285,7 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
 def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     """The body of :func:`run_gps`, with the run directory held."""
     import keras
+    import tensorflow as tf
 
     from agents.learner import (
         SwappableStream,
@@ -335,6 +338,10 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         average = WeightAverage(model, twin, config.average_decay)
         trackables.update(average=twin, average_updates=average.updates)
     acting = model if average is None else average.average
+    # post-hoc logit adjustment: the label prior the acting weights trained on, saved with them
+    prior = tf.Variable(tf.zeros(len(spec.actions)), trainable=False, name="label_prior")
+    adjusting = {"label_prior": prior} if config.logit_adjustment else {}
+    trackables.update(adjusting)
     logger = Logger(run_dir / "tb")
     if state["iteration"] == 0:
         logger.config(config)
@@ -371,7 +378,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     )
     learner.restore()
     # the weights that act, at each evaluation that scored best on the validation seeds
-    best = Checkpointer(run_dir / "best", max_to_keep=2, model=acting)
+    best = Checkpointer(run_dir / "best", max_to_keep=2, model=acting, **adjusting)
     dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=dataset_fields(config))
     orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
     if orphans:
@@ -387,11 +394,17 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
     evaluator = (  # the policy evaluated, chosen and exported
         student
-        if evaluated == symmetric
+        if evaluated == symmetric and not config.logit_adjustment
         else StudentActor(
             acting, greedy=not config.student_sampling, seed=config.seed, mirror=evaluated
         )
     )
+
+    def adjust() -> None:  # the evaluator acts with the adjustment of the prior restored/learnt
+        if config.logit_adjustment and float(prior.numpy().sum()) > 0:
+            evaluator.set_logit_offset(logit_adjustment(prior.numpy(), config.logit_adjustment))
+
+    adjust()
     teacher = TeacherActor(
         spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
     )
@@ -453,6 +466,9 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 )
                 optimizer.learning_rate = rate
                 logger.write({"train/learning_rate": rate}, learner.steps)
+                if config.logit_adjustment:
+                    prior.assign(label_prior(train["label"], mirror))
+                    adjust()
                 learner.run(until=(k + 1) * config.steps_per_iteration)
                 state["trained"] = True
                 logger.write(
@@ -475,13 +491,14 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     selected = state.get("best")
     if selected is not None:
         best.restore(str(run_dir / selected["checkpoint"]))
+        adjust()
         say(
             f"result: the iterate at {selected['frames']:,} frames (validation "
             f"{selected['validation']:.2f}, the best of {len(state['history'])}): student "
             f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
             f"{state['history'][-1]['eval']['mean_return']:.2f}"
         )
-    export_saved_model(acting, run_dir / "saved_model", evaluated)
+    export_saved_model(acting, run_dir / "saved_model", evaluated, evaluator.logit_offset)
     result = {
         "scenario": spec.name,
         "mode": config.mode,
@@ -646,11 +663,18 @@ def _evaluate_student(
     )
 
 
-def export_saved_model(model: Any, path: str | Path, mirror: Sequence[int] | None = None) -> Path:
+def export_saved_model(
+    model: Any,
+    path: str | Path,
+    mirror: Sequence[int] | None = None,
+    logit_offset: Sequence[float] | np.ndarray | None = None,
+) -> Path:
     """Exports ``serve(observation uint8 (B,H,W,C)) -> {probabilities, action}`` as a SavedModel.
 
     With ``mirror`` (a feed-forward student's action permutation), the exported policy is the
     left-right symmetric one the run was evaluated with (:func:`agents.student.policy_logits`).
+    With ``logit_offset`` ``(A,)``, it is added to the logits first (the run's post-hoc logit
+    adjustment, :func:`agents.labels.logit_adjustment`).
 
     A student with a previous-action input takes ``previous_actions`` int32 ``(B, k)`` too
     (the last ``k`` actions taken in each env, oldest first, ``-1`` before the first).
@@ -672,6 +696,7 @@ def export_saved_model(model: Any, path: str | Path, mirror: Sequence[int] | Non
 
     path = Path(path)
     k, units = history_length(model), recurrent_units(model)
+    offset = None if logit_offset is None else tf.constant(np.asarray(logit_offset, np.float32))
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -686,6 +711,8 @@ def export_saved_model(model: Any, path: str | Path, mirror: Sequence[int] | Non
             inputs = student_inputs(model, observation[:, None], previous, args[-1])
             out = model(inputs, training=False)
             logits, extra = out["logits"][:, 0], {"state": out["state"]}
+        if offset is not None:
+            logits = logits + offset
         probs = tf.nn.softmax(logits)
         action = tf.argmax(probs, axis=-1, output_type=tf.int32)
         return {"probabilities": probs, "action": action, **extra}

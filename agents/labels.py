@@ -16,6 +16,8 @@ step: raise ``eta`` when the mean KL is above the target, lower it when below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 _TINY = 1e-8
@@ -127,3 +129,41 @@ def update_eta(
     """
     step = learning_rate * (kl / max(target, _TINY) - 1.0)
     return float(np.clip(eta + step, 0.0, max_eta))
+
+
+def label_prior(labels: np.ndarray, mirror: Sequence[int] | None = None) -> np.ndarray:
+    """How often each action is the labels' most probable one: ``(A,)`` shares summing to 1.
+
+    Args:
+        labels: ``(N, A)`` label distributions (the dataset's ``q``).
+        mirror: each action's left-right mirror image when the student trains on mirrored
+            samples too (``GPSConfig.mirror``): the prior then averages the labels' counts and
+            their mirror images', as the training batches hold both.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or len(labels) == 0:
+        raise ValueError(f"labels must be a non-empty (N, A) array, got shape {labels.shape}")
+    counts = np.bincount(labels.argmax(axis=-1), minlength=labels.shape[-1]).astype(np.float64)
+    if mirror is not None:
+        counts = 0.5 * (counts + counts[np.asarray(mirror)])
+    return (counts / counts.sum()).astype(np.float32)
+
+
+def logit_adjustment(prior: np.ndarray, tau: float) -> np.ndarray:
+    """What post-hoc logit adjustment adds to a student's logits before it acts: ``(A,)``.
+
+    ``tau * log(max(prior) / prior(a))``: the most common label gets 0, an action best ``r``
+    times less often gets ``tau * log(r)``, so the greedy policy is ``argmax_a log pi(a|s) - tau
+    log prior(a)`` (Menon et al. 2021, "Long-tail learning via logit adjustment"; tau = 1 is the
+    balanced-error choice). A network trained by cross-entropy on imbalanced labels leans toward
+    the common ones where it is unsure (e.g. waiting or turning rather than firing); this leans
+    back. Actions never best in the labels get 0 (no prior to correct). ``tau = 0``: zeros.
+    """
+    prior = np.asarray(prior, np.float64)
+    if tau < 0:
+        raise ValueError(f"the logit adjustment's tau must be >= 0, got {tau}")
+    seen = prior > 0
+    if tau == 0 or not seen.any():
+        return np.zeros(prior.shape, np.float32)
+    ratio = np.where(seen, prior.max() / np.where(seen, prior, 1.0), 1.0)
+    return (tau * np.log(ratio)).astype(np.float32)

@@ -18,11 +18,12 @@ def load_policy(
     seed: int = 0,
     teacher_mode: str = "omniscient",
     symmetric: bool | None = None,
+    logit_adjustment: float | None = None,
     **teacher_options: Any,
 ) -> tuple[Actor, EnvConfig | None]:
     """Returns the actor for ``policy`` and, for a student, the env config it was trained with
-    (``teacher_options`` go to the teacher, see :func:`teachers.make`; ``symmetric`` to
-    :func:`agents.student_actor.load_student_actor`).
+    (``teacher_options`` go to the teacher, see :func:`teachers.make`; ``symmetric`` and
+    ``logit_adjustment`` to :func:`agents.student_actor.load_student_actor`).
 
     Raises:
         UserError: unknown policy, missing or unusable checkpoint.
@@ -38,4 +39,4 @@ def load_policy(
         )
     from agents.student_actor import load_student_actor
 
-    return load_student_actor(path, spec, symmetric)
+    return load_student_actor(path, spec, symmetric, logit_adjustment)

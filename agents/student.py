@@ -305,6 +305,11 @@ def observation_shape(model: keras.Model) -> tuple[int, ...]:
     return tuple(tensor.shape[2 if recurrent_units(model) else 1 :])
 
 
+def num_actions(model: keras.Model) -> int:
+    """How many actions ``model``'s policy head scores."""
+    return int(model.output["logits"].shape[-1])
+
+
 def history_length(model: keras.Model) -> int:
     """How many previous actions ``model`` takes as input (0: none)."""
     tensor = _input(model, "previous_actions")

@@ -22,6 +22,7 @@ import tensorflow as tf
 from agents.learner import mirror_permutation
 from agents.student import (
     history_length,
+    num_actions,
     observation_shape,
     policy_logits,
     recurrent_units,
@@ -53,6 +54,9 @@ class StudentActor:
         mirror: each action's mirror image (:func:`agents.learner.mirror_permutation`): act
             with the left-right symmetric policy (:func:`agents.student.policy_logits`);
             feed-forward students only.
+        logit_offset: ``(A,)`` added to the logits before the softmax (post-hoc logit
+            adjustment, :func:`agents.labels.logit_adjustment`); ``None``: zeros. Change it
+            later with :meth:`set_logit_offset` (no retracing).
 
     Raises:
         ValueError: ``mirror`` with a recurrent student.
@@ -66,6 +70,7 @@ class StudentActor:
         greedy: bool = True,
         seed: int = 0,
         mirror: Sequence[int] | None = None,
+        logit_offset: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.greedy = greedy
@@ -78,13 +83,17 @@ class StudentActor:
         if mirror is not None and self.recurrent_units:
             raise ValueError("a symmetric policy needs a feed-forward student")
         self.mirror = None if mirror is None else list(mirror)
+        self._offset = tf.Variable(tf.zeros(num_actions(model)), trainable=False)
+        if logit_offset is not None:
+            self.set_logit_offset(logit_offset)
+        offset = self._offset
 
         def step(x: tf.Tensor, h: tf.Tensor, s: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             if not self.recurrent_units:
-                return tf.nn.softmax(policy_logits(model, x, h, self.mirror)), s
+                return tf.nn.softmax(policy_logits(model, x, h, self.mirror) + offset), s
             # a recurrent student steps every env by a sequence of one frame
             outputs = model(student_inputs(model, x[:, None], h[:, None], s), training=False)
-            return tf.nn.softmax(outputs["logits"][:, 0]), outputs["state"]
+            return tf.nn.softmax(outputs["logits"][:, 0] + offset), outputs["state"]
 
         self._probabilities = tf.function(
             step,
@@ -97,6 +106,19 @@ class StudentActor:
         self.calls = 0
         self.seconds = 0.0
         """Total time spent in network calls (for ``perf/inference_ms``)."""
+
+    @property
+    def logit_offset(self) -> np.ndarray:
+        """``(A,)``: what is added to the logits before the softmax (zeros: the plain policy)."""
+        return self._offset.numpy()
+
+    def set_logit_offset(self, offset: Sequence[float] | np.ndarray) -> None:
+        """Acts from now on with ``offset`` ``(A,)`` added to the logits."""
+        offset = np.asarray(offset, np.float32)
+        if offset.shape != tuple(self._offset.shape):
+            expected = tuple(self._offset.shape)
+            raise ValueError(f"logit offset must have shape {expected}, got {offset.shape}")
+        self._offset.assign(offset)
 
     def reset(self, env_index: int) -> None:
         """Forgets env ``env_index``'s previous actions and hidden state (its episode starts)."""
@@ -203,14 +225,15 @@ def selected_checkpoint(run_dir: str | Path) -> str | None:
 
 def restore_student(
     run_dir: str | Path, prefix: str | None = None
-) -> tuple[keras.Model, dict[str, Any], EnvConfig]:
+) -> tuple[keras.Model, dict[str, Any], EnvConfig, np.ndarray | None]:
     """Rebuilds a student from its run's ``config.json`` and restores the weights it acts with:
     without ``prefix``, the iterate the run chose on its validation seeds
     (:func:`selected_checkpoint`), else the newest checkpoint (the moving average of a run with
     ``average_decay``, else the trained weights).
 
     Returns:
-        ``(model, config dict, env config)``.
+        ``(model, config dict, env config, label prior)``: the prior ``(A,)`` the weights
+        trained on, saved with them by a run with ``logit_adjustment`` (else ``None``).
 
     Raises:
         UserError: no checkpoint, or one that does not match the configured network.
@@ -228,12 +251,14 @@ def restore_student(
     student_config = student_config_from_dict(config["student"])
     spec = get_spec(config["scenario"])
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)
+    prior = tf.Variable(tf.zeros(len(spec.actions)), trainable=False)
+    saved = {"label_prior": prior} if config.get("logit_adjustment") else {}
     selected = None if prefix else selected_checkpoint(run_dir)
     if selected is not None:  # the iterate that scored best on the validation seeds
-        checkpointer, prefix = Checkpointer(run_dir / "best", model=model), selected
+        checkpointer, prefix = Checkpointer(run_dir / "best", model=model, **saved), selected
     else:  # a run with weight averaging acts with (and exports) the average: restore that one
         key = "average" if config.get("average_decay") else "model"
-        checkpointer = Checkpointer(run_dir / "checkpoints", **{key: model})
+        checkpointer = Checkpointer(run_dir / "checkpoints", **{key: model}, **saved)
         prefix = prefix or checkpointer.latest
     if prefix is None:
         raise UserError(f"{run_dir}: no checkpoint yet (the run stopped before its first save)")
@@ -244,11 +269,31 @@ def restore_student(
     except (tf.errors.OpError, ValueError, AssertionError, KeyError) as error:
         first = (getattr(error, "message", None) or str(error)).strip().splitlines()[0][:200]
         raise UserError(f"{prefix}: corrupt or mismatched student checkpoint ({first})") from None
-    return model, config, env_config
+    restored = prior.numpy()
+    return model, config, env_config, restored if saved and restored.sum() > 0 else None
+
+
+def dataset_label_prior(run_dir: str | Path, mirror: Sequence[int] | None) -> np.ndarray:
+    """The label prior (:func:`agents.labels.label_prior`) of all of a run's dataset.
+
+    Raises:
+        UserError: the run has no readable labels.
+    """
+    from agents.dataset import ShardedDataset
+    from agents.labels import label_prior
+
+    try:
+        labels = ShardedDataset(Path(run_dir) / "dataset", read_only=True).column("label")
+    except ValueError as error:
+        raise UserError(f"logit adjustment needs the run's labels: {error}") from None
+    return label_prior(labels, mirror)
 
 
 def load_student_actor(
-    path: str | Path, spec: ScenarioSpec, symmetric: bool | None = None
+    path: str | Path,
+    spec: ScenarioSpec,
+    symmetric: bool | None = None,
+    logit_adjustment: float | None = None,
 ) -> tuple[StudentActor, EnvConfig]:
     """The greedy student of a run directory or checkpoint, and the env config it was trained on.
 
@@ -257,13 +302,19 @@ def load_student_actor(
         spec: the scenario it is evaluated on.
         symmetric: act with the left-right symmetric policy (:func:`agents.student.policy_logits`);
             ``None``: as the run was evaluated (:func:`agents.config.evaluates_symmetric`).
+        logit_adjustment: tau of the post-hoc logit adjustment it acts with
+            (:func:`agents.labels.logit_adjustment`); ``None``: the run's own
+            (``GPSConfig.logit_adjustment``). It uses the label prior saved with the weights,
+            or, for a run that saved none, the prior of the run's whole dataset.
 
     Raises:
         UserError: not a student run, no/corrupt checkpoint, trained on another scenario, or a
             symmetric policy of a recurrent student or of actions without mirror images.
     """
+    from agents.labels import logit_adjustment as adjustment
+
     run_dir, prefix = find_run_dir(path)
-    model, config, env_config = restore_student(run_dir, prefix)
+    model, config, env_config, prior = restore_student(run_dir, prefix)
     if config["scenario"] != spec.name:
         raise UserError(f"{path} was trained on {config['scenario']}, not {spec.name}")
     env_config = dataclasses.replace(env_config, engine_state=False, engine_state_in_info=False)
@@ -272,7 +323,21 @@ def load_student_actor(
 
         symmetric = evaluates_symmetric(config)
     mirror = symmetric_mirror(spec, symmetric, recurrent_units(model) > 0)
-    return StudentActor(model, greedy=True, mirror=mirror), env_config
+    own = config.get("logit_adjustment", 0.0)
+    tau = float(own if logit_adjustment is None else logit_adjustment)
+    if tau < 0:
+        raise UserError(f"--logit-adjustment must be >= 0, got {tau}")
+    offset = None
+    if tau > 0:
+        if prior is None:
+            from agents.learner import mirror_permutation
+
+            trained_mirrored = config.get("mirror", False)
+            prior = dataset_label_prior(
+                run_dir, mirror_permutation(spec.action_names) if trained_mirrored else None
+            )
+        offset = adjustment(prior, tau)
+    return StudentActor(model, greedy=True, mirror=mirror, logit_offset=offset), env_config
 
 
 def symmetric_mirror(spec: ScenarioSpec, symmetric: bool, recurrent: bool) -> list[int] | None:

@@ -40,6 +40,9 @@ class EvalArgs:
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
     (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
+    logit_adjustment: float | None = None
+    """For a student: tau of the post-hoc logit adjustment it acts with (0: the plain policy;
+    see `doomgps train --logit-adjustment`). Default: as the run was evaluated in training."""
     field_of_view: float | None = None
     """For `--policy random` or `teacher`: the player's horizontal field of view in degrees
     (default: Doom's 90). A student plays with the view it was trained with."""
@@ -75,6 +78,8 @@ def main(argv: list[str]) -> int:
         raise UserError(f"--record expects an .mp4 path, got {args.record}")
     if args.symmetric_policy is not None and args.policy in ("random", "teacher"):
         raise UserError("--symmetric-policy is for a student run, not --policy " + args.policy)
+    if args.logit_adjustment is not None and args.policy in ("random", "teacher"):
+        raise UserError("--logit-adjustment is for a student run, not --policy " + args.policy)
     # env options for random or a teacher; a student plays with those it was trained with
     env_options = {"field_of_view": args.field_of_view, "frame_skip": args.frame_skip}
     checks = {
@@ -104,6 +109,7 @@ def main(argv: list[str]) -> int:
         seed=args.seed,
         teacher_mode=args.teacher_mode,
         symmetric=args.symmetric_policy,
+        logit_adjustment=args.logit_adjustment,
         **options,
     )
     if any(value is not None for value in env_options.values()):

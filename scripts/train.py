@@ -193,6 +193,12 @@ class TrainArgs:
     acts) while the plain policy acts in the training rollouts. Feed-forward students only.
     Default: the scenario's preset (on for defend_the_center and defend_the_line, unless the
     student is recurrent), else False."""
+    logit_adjustment: float | None = None
+    """Post-hoc logit adjustment: the policy evaluated, chosen and exported acts by the argmax
+    of its log-probabilities minus TAU times the log of how often each action is best in the
+    labels it trained on, leaning toward the actions the teacher chooses rarely (firing) where
+    the student is unsure (Menon et al. 2021); the training rollouts act with the plain policy.
+    0: off. Default: the scenario's preset (else 0)."""
     ensemble_size: int | None = None
     """Train this many independently initialised copies of the student on the same batches,
     each on its own loss, and act with the mean of their logits (a deep ensemble; this many
@@ -300,6 +306,7 @@ def build_config(args: TrainArgs):
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
             symmetric_evaluation=symmetric_evaluation,
+            logit_adjustment=chosen("logit_adjustment", 0.0),
             student=StudentConfig(
                 precision=resolve_precision(args.precision),
                 dilated_conv=args.dilated_conv,

@@ -194,3 +194,18 @@ def test_the_sequence_stream_hands_out_masked_windows_in_a_seeded_order() -> Non
     again.use(arrays, batch_size=3, seed=7)  # a resumed run: the same batches
     for batch in batches:
         np.testing.assert_array_equal(next(again)["label"], batch["label"])
+
+
+def test_one_column_is_read_alone_and_a_corrupt_shard_is_reported_and_skipped(
+    tmp_path: Path, capsys
+) -> None:
+    data = ShardedDataset(tmp_path, shard_size=5)
+    data.append(_rows(15))
+    data.flush()
+    bad = data.shards()[1]
+    bad.write_bytes(bad.read_bytes()[: len(bad.read_bytes()) // 2])
+    episodes = ShardedDataset(tmp_path, read_only=True).column("episode")
+    np.testing.assert_array_equal(episodes, np.r_[0:5, 10:15])
+    assert "skipping shard" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no readable 'iteration' column"):
+        ShardedDataset(tmp_path, read_only=True).column("iteration")

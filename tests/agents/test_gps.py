@@ -774,3 +774,81 @@ def test_a_decayed_learning_rate_trains_each_iteration_at_its_frames_rate(tmp_pa
     checkpointer = Checkpointer(run_dir / "checkpoints", optimizer=optimizer)
     checkpointer.checkpoint.restore(checkpointer.latest).expect_partial()
     assert float(optimizer.learning_rate) == pytest.approx(2.5e-4)  # the rate the steps used
+
+
+def _label_prior_of(run_dir: Path, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    from agents.dataset import ShardedDataset
+    from agents.labels import label_prior
+    from agents.learner import mirror_permutation
+    from envs.registry import get_spec
+
+    config = json.loads((run_dir / "config.json").read_text())
+    labels = ShardedDataset(run_dir / "dataset", read_only=True).load()["label"][rows]
+    mirror = mirror_permutation(get_spec(config["scenario"]).action_names)
+    return label_prior(labels, mirror if config["mirror"] else None)
+
+
+def test_a_logit_adjusted_run_evaluates_chooses_and_exports_the_adjusted_policy(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The rollouts act with the plain policy; evaluation, validation, the SavedModel and
+    ``doomgps eval`` with the prior the chosen weights trained on, saved with them."""
+    import tensorflow as tf
+
+    from agents import gps
+    from agents.dataset import ShardedDataset
+    from agents.labels import logit_adjustment
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    rollout_offsets = []
+    mixing_init = gps.MixingActor.__init__
+
+    def spy(self, teacher, student, beta, rng, *rest) -> None:
+        rollout_offsets.append(student.logit_offset.copy())
+        mixing_init(self, teacher, student, beta, rng, *rest)
+
+    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
+    args = ["--scenario", "basic", "--mode", "dagger", "--frames", "300", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60", "--eval-every", "1"]
+    args += ["--validation-episodes", "3", "--logit-adjustment", "1"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert len(rollout_offsets) >= 2 and not np.any(rollout_offsets)
+    state = json.loads((run_dir / "state.json").read_text())
+    iterations = ShardedDataset(run_dir / "dataset", read_only=True).load()["iteration"]
+    trained_on = iterations < state["best"]["iteration"]
+    expected = logit_adjustment(_label_prior_of(run_dir, trained_on), 1.0)
+    assert expected.max() > 0  # basic's teacher chooses some actions far more often
+    spec = get_spec("basic")
+    actor, _ = load_student_actor(run_dir, spec)
+    np.testing.assert_allclose(actor.logit_offset, expected, rtol=1e-5)
+    obs = ShardedDataset(run_dir / "dataset", read_only=True).load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(obs)
+    np.testing.assert_allclose(served["probabilities"].numpy(), actor.probabilities(obs), rtol=1e-5)
+    capsys.readouterr()
+    command = ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5", "--json"]
+    assert run_command(command) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    result = json.loads((run_dir / "summary.json").read_text())
+    assert report["returns"] == result["student"]["returns"]
+    assert not load_student_actor(run_dir, spec, logit_adjustment=0.0)[0].logit_offset.any()
+
+
+def test_a_run_trained_without_logit_adjustment_is_evaluated_with_its_datasets_prior(
+    basic_run, capsys
+) -> None:
+    from agents.labels import logit_adjustment
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    run_dir, _ = basic_run
+    actor, _ = load_student_actor(run_dir, get_spec("basic"), logit_adjustment=0.5)
+    expected = logit_adjustment(_label_prior_of(run_dir), 0.5)
+    np.testing.assert_allclose(actor.logit_offset, expected, rtol=1e-5)
+    command = ["eval", "--scenario", "basic", "--episodes", "2", "--logit-adjustment", "1"]
+    assert run_command([*command, "--policy", str(run_dir)]) == 0
+    assert run_command([*command, "--policy", "random"]) == 2
+    assert "--logit-adjustment is for a student run" in capsys.readouterr().err
+    assert run_command([*command[:-1], "-1", "--policy", str(run_dir)]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +95,28 @@ def test_choice_weights_count_a_state_by_how_much_the_teachers_choice_matters_th
     # all actions alike: the floor alone, every row the same weight
     np.testing.assert_allclose(choice_weights(np.zeros((3, 3)), floor=0.02), 1.0)
     assert choice_weights(np.zeros((0, 3)), floor=0.02).shape == (0,)
+
+
+def test_the_label_prior_counts_each_actions_best_labels_and_averages_mirror_images() -> None:
+    from agents.labels import label_prior
+
+    # actions: none, left, right, fire; the teacher chose left 3 times, right once, fire once
+    labels = np.eye(4)[[1, 1, 1, 2, 3]] * 0.9 + 0.025
+    np.testing.assert_allclose(label_prior(labels), [0.0, 0.6, 0.2, 0.2])
+    # trained on mirrored copies too: left and right are each best as often
+    np.testing.assert_allclose(label_prior(labels, mirror=[0, 2, 1, 3]), [0.0, 0.4, 0.4, 0.2])
+
+
+def test_logit_adjustment_lifts_rare_labels_by_tau_times_their_log_rarity() -> None:
+    from agents.labels import logit_adjustment
+
+    prior = np.array([0.25, 0.5, 0.125, 0.125, 0.0])
+    offset = logit_adjustment(prior, tau=1.0)
+    np.testing.assert_allclose(offset, [np.log(2), 0.0, np.log(4), np.log(4), 0.0], rtol=1e-6)
+    np.testing.assert_allclose(logit_adjustment(prior, tau=0.5), offset / 2, rtol=1e-6)
+    assert not logit_adjustment(prior, tau=0.0).any()
+    # the greedy choice flips to a rare action the student is only a little less sure of
+    log_pi = np.log([0.3, 0.4, 0.2, 0.1, 0.0 + 1e-9])
+    assert np.argmax(log_pi) == 1 and np.argmax(log_pi + offset) == 2
+    with pytest.raises(ValueError, match="tau"):
+        logit_adjustment(prior, tau=-1.0)

@@ -171,6 +171,26 @@ def test_student_actor_runs_one_batched_call_per_step_and_acts_greedily() -> Non
     assert actor.calls == 2 and actor.inference_ms > 0
 
 
+def test_a_logit_offset_shifts_the_policy_it_acts_with_without_a_new_trace() -> None:
+    from agents.student_actor import StudentActor
+
+    model = build_student((60, 80, 4), 4)
+    obs = np.random.default_rng(0).integers(0, 255, (5, 60, 80, 4), dtype=np.uint8)
+    plain = StudentActor(model).probabilities(obs)
+    actor = StudentActor(model, logit_offset=[0.0, 0.0, 0.0, 50.0])
+    assert (actor.act(obs) == 3).all()
+    offset = np.array([0.0, 0.5, -0.25, 1.0], np.float32)
+    actor.set_logit_offset(offset)
+    expected = plain * np.exp(offset)
+    np.testing.assert_allclose(
+        actor.probabilities(obs), expected / expected.sum(-1, keepdims=True), rtol=1e-5
+    )
+    np.testing.assert_array_equal(actor.logit_offset, offset)
+    assert actor._probabilities.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="shape"):
+        actor.set_logit_offset([1.0, 2.0])
+
+
 def test_sampling_actor_follows_the_probabilities() -> None:
     from agents.student_actor import StudentActor
 
