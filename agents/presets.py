@@ -37,6 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         **WIDE_INPUT,
         "turning_shots": False,
         "symmetric_evaluation": True,
+        "logit_adjustment": 1.0,
         "frame_stack_dilation": 2,
         "frames": 30_000,
         "episodes_per_iteration": 2,

@@ -97,6 +97,11 @@ def main(argv: list[str]) -> int:
             "student policy: left-right symmetric (the mean of its logits on the frames and on "
             "their mirror image); it trained acting plainly"
         )
+    if config.logit_adjustment:
+        print(
+            f"student policy: logit-adjusted (tau {config.logit_adjustment:g}): rare labels such "
+            "as firing lifted by how rarely the teacher chose them (docs/agents.md)"
+        )
     if result["selected"] is not None:
         print(
             f"student: the iterate at {result['selected']['frames']:,} frames, the best on "

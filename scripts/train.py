@@ -198,7 +198,7 @@ class TrainArgs:
     of its log-probabilities minus TAU times the log of how often each action is best in the
     labels it trained on, leaning toward the actions the teacher chooses rarely (firing) where
     the student is unsure (Menon et al. 2021); the training rollouts act with the plain policy.
-    0: off. Default: the scenario's preset (else 0)."""
+    0: off. Default: the scenario's preset (1 on defend_the_center, else 0)."""
     ensemble_size: int | None = None
     """Train this many independently initialised copies of the student on the same batches,
     each on its own loss, and act with the mean of their logits (a deep ensemble; this many
