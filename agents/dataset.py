@@ -51,6 +51,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda handle: handle.write(data))
 
 
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError)
+"""What reading a damaged or incomplete shard raises (the shard is then reported and skipped)."""
+
+
 class ShardedDataset:
     """An append-only dataset of equal-length named arrays in a folder of ``.npz`` shards.
 
@@ -156,7 +160,7 @@ class ShardedDataset:
                 raise ValueError(f"missing fields {sorted(set(self.fields) - set(arrays))}")
             if len({len(v) for v in arrays.values()}) != 1:
                 raise ValueError("fields of different lengths")
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        except _UNREADABLE as error:
             self.corrupt.append(path)
             print(
                 f"dataset: skipping corrupt shard {path} ({type(error).__name__}: "
@@ -200,7 +204,7 @@ class ShardedDataset:
             try:
                 with np.load(path, allow_pickle=False) as archive:
                     parts.append(archive[name])
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+            except _UNREADABLE as error:
                 print(
                     f"dataset: skipping shard {path} for its {name!r} column "
                     f"({type(error).__name__})",

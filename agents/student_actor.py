@@ -330,8 +330,6 @@ def load_student_actor(
     offset = None
     if tau > 0:
         if prior is None:
-            from agents.learner import mirror_permutation
-
             trained_mirrored = config.get("mirror", False)
             prior = dataset_label_prior(
                 run_dir, mirror_permutation(spec.action_names) if trained_mirrored else None
