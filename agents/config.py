@@ -128,8 +128,14 @@ class GPSConfig:
     """tau of post-hoc logit adjustment: the policy evaluated, chosen on validation and exported
     (and ``doomgps eval`` of the run) acts by ``argmax log pi(a|s) - tau log prior(a)``, the
     prior being how often each action is best in the labels it trained on
-    (:func:`agents.labels.logit_adjustment`); the training rollouts act with the plain policy.
-    0: off"""
+    (:func:`agents.labels.logit_adjustment`); the training rollouts act with the plain policy
+    unless ``rollout_policy`` is ``evaluated``. 0: off"""
+    rollout_policy: Literal["plain", "evaluated"] = "plain"
+    """how the student acts in the training rollouts: ``plain`` (its own argmax, or sample) or
+    ``evaluated``, as the policy that is evaluated, chosen and exported acts
+    (``symmetric_evaluation``'s mirror and ``logit_adjustment``'s offset, the offset from the
+    labels of the last round trained), so that the teacher labels the states that policy
+    visits"""
     eval_every: int = 2
     """evaluate the student alone every this many iterations (and at the end)"""
     eval_episodes: int = 20

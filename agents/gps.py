@@ -400,6 +400,9 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         )
     )
 
+    if config.rollout_policy == "evaluated":  # the teacher labels the evaluated policy's states
+        student = evaluator
+
     def adjust() -> None:  # the evaluator acts with the adjustment of the prior restored/learnt
         if config.logit_adjustment and float(prior.numpy().sum()) > 0:
             evaluator.set_logit_offset(logit_adjustment(prior.numpy(), config.logit_adjustment))

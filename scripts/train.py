@@ -199,6 +199,11 @@ class TrainArgs:
     labels it trained on, leaning toward the actions the teacher chooses rarely (firing) where
     the student is unsure (Menon et al. 2021); the training rollouts act with the plain policy.
     0: off. Default: the scenario's preset (1 on defend_the_center, else 0)."""
+    rollout_policy: Literal["plain", "evaluated"] | None = None
+    """How the student acts in the training rollouts: plain (its own policy), or evaluated (as
+    the policy that is evaluated and exported: --symmetric-evaluation's mirror and
+    --logit-adjustment's offset), so the teacher labels the states that policy visits.
+    Default: the scenario's preset (else plain)."""
     ensemble_size: int | None = None
     """Train this many independently initialised copies of the student on the same batches,
     each on its own loss, and act with the mean of their logits (a deep ensemble; this many
@@ -307,6 +312,7 @@ def build_config(args: TrainArgs):
             validation_seed=args.validation_seed,
             symmetric_evaluation=symmetric_evaluation,
             logit_adjustment=chosen("logit_adjustment", 0.0),
+            rollout_policy=chosen("rollout_policy", "plain"),
             student=StudentConfig(
                 precision=resolve_precision(args.precision),
                 dilated_conv=args.dilated_conv,

@@ -836,6 +836,37 @@ def test_a_logit_adjusted_run_evaluates_chooses_and_exports_the_adjusted_policy(
     assert not load_student_actor(run_dir, spec, logit_adjustment=0.0)[0].logit_offset.any()
 
 
+def test_evaluated_rollouts_act_with_the_adjustment_of_the_labels_trained_on_so_far(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """``--rollout-policy evaluated``: each round's student drives as the evaluated policy does,
+    offset by the prior of every label of the rounds before it (none in the first)."""
+    from agents import gps
+    from agents.dataset import ShardedDataset
+    from agents.labels import logit_adjustment
+
+    rollout_offsets = []
+    mixing_init = gps.MixingActor.__init__
+
+    def spy(self, teacher, student, beta, rng, *rest) -> None:
+        rollout_offsets.append(student.logit_offset.copy())
+        mixing_init(self, teacher, student, beta, rng, *rest)
+
+    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
+    args = ["--scenario", "basic", "--mode", "dagger", "--frames", "300", "--eval-episodes", "3"]
+    args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "40", "--eval-every", "1"]
+    args += ["--logit-adjustment", "1", "--rollout-policy", "evaluated"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert len(rollout_offsets) >= 2
+    assert not rollout_offsets[0].any()  # nothing trained yet: no prior
+    iterations = ShardedDataset(run_dir / "dataset", read_only=True).load()["iteration"]
+    for k, offset in enumerate(rollout_offsets[1:], start=1):
+        expected = logit_adjustment(_label_prior_of(run_dir, iterations < k), 1.0)
+        assert expected.max() > 0
+        np.testing.assert_allclose(offset, expected, rtol=1e-5)
+
+
 def test_a_run_trained_without_logit_adjustment_is_evaluated_with_its_datasets_prior(
     basic_run, capsys
 ) -> None:
