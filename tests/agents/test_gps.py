@@ -788,27 +788,34 @@ def _label_prior_of(run_dir: Path, rows: np.ndarray | slice = slice(None)) -> np
     return label_prior(labels, mirror if config["mirror"] else None)
 
 
+@pytest.fixture
+def rollout_offsets(monkeypatch) -> list[np.ndarray]:
+    """The logit offset the rollouts' student acts with, recorded at the start of each round."""
+    from agents import gps
+
+    offsets: list[np.ndarray] = []
+    mixing_init = gps.MixingActor.__init__
+
+    def spy(self, teacher, student, beta, rng, *rest) -> None:
+        offsets.append(student.logit_offset.copy())
+        mixing_init(self, teacher, student, beta, rng, *rest)
+
+    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
+    return offsets
+
+
 def test_a_logit_adjusted_run_evaluates_chooses_and_exports_the_adjusted_policy(
-    tmp_path: Path, monkeypatch, capsys
+    tmp_path: Path, rollout_offsets: list[np.ndarray], capsys
 ) -> None:
     """The rollouts act with the plain policy; evaluation, validation, the SavedModel and
     ``doomgps eval`` with the prior the chosen weights trained on, saved with them."""
     import tensorflow as tf
 
-    from agents import gps
     from agents.dataset import ShardedDataset
     from agents.labels import logit_adjustment
     from agents.student_actor import load_student_actor
     from envs.registry import get_spec
 
-    rollout_offsets = []
-    mixing_init = gps.MixingActor.__init__
-
-    def spy(self, teacher, student, beta, rng, *rest) -> None:
-        rollout_offsets.append(student.logit_offset.copy())
-        mixing_init(self, teacher, student, beta, rng, *rest)
-
-    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
     args = ["--scenario", "basic", "--mode", "dagger", "--frames", "300", "--eval-episodes", "5"]
     args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "60", "--eval-every", "1"]
     args += ["--validation-episodes", "3", "--logit-adjustment", "1"]
@@ -837,22 +844,13 @@ def test_a_logit_adjusted_run_evaluates_chooses_and_exports_the_adjusted_policy(
 
 
 def test_evaluated_rollouts_act_with_the_adjustment_of_the_labels_trained_on_so_far(
-    tmp_path: Path, monkeypatch
+    tmp_path: Path, rollout_offsets: list[np.ndarray]
 ) -> None:
     """``--rollout-policy evaluated``: each round's student drives as the evaluated policy does,
     offset by the prior of every label of the rounds before it (none in the first)."""
-    from agents import gps
     from agents.dataset import ShardedDataset
     from agents.labels import logit_adjustment
 
-    rollout_offsets = []
-    mixing_init = gps.MixingActor.__init__
-
-    def spy(self, teacher, student, beta, rng, *rest) -> None:
-        rollout_offsets.append(student.logit_offset.copy())
-        mixing_init(self, teacher, student, beta, rng, *rest)
-
-    monkeypatch.setattr(gps.MixingActor, "__init__", spy)
     args = ["--scenario", "basic", "--mode", "dagger", "--frames", "300", "--eval-episodes", "3"]
     args += ["--episodes-per-iteration", "10", "--steps-per-iteration", "40", "--eval-every", "1"]
     args += ["--logit-adjustment", "1", "--rollout-policy", "evaluated"]
