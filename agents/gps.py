@@ -388,20 +388,18 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             flush=True,
         )
     symmetric = symmetric_mirror(spec, config.student.symmetric_policy, recurrent)
-    student = StudentActor(
-        acting, greedy=not config.student_sampling, seed=config.seed, mirror=symmetric
-    )
     evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
-    evaluator = (  # the policy evaluated, chosen and exported
-        student
-        if evaluated == symmetric and not config.logit_adjustment
-        else StudentActor(
-            acting, greedy=not config.student_sampling, seed=config.seed, mirror=evaluated
-        )
+    greedy = not config.student_sampling
+    # the policy evaluated, chosen and exported
+    evaluator = StudentActor(acting, greedy=greedy, seed=config.seed, mirror=evaluated)
+    # the training rollouts' student: the evaluator itself where it acts the same way, or where
+    # --rollout-policy evaluated has the teacher label the evaluated policy's states
+    student = (
+        evaluator
+        if config.rollout_policy == "evaluated"
+        or (evaluated == symmetric and not config.logit_adjustment)
+        else StudentActor(acting, greedy=greedy, seed=config.seed, mirror=symmetric)
     )
-
-    if config.rollout_policy == "evaluated":  # the teacher labels the evaluated policy's states
-        student = evaluator
 
     def adjust() -> None:  # the evaluator acts with the adjustment of the prior restored/learnt
         if config.logit_adjustment and float(prior.numpy().sum()) > 0:
