@@ -78,7 +78,8 @@ class AmmoLedger:
             state = None if t.states is None else t.states[i]
             if state is not None:
                 ammo = float(state.player.ammo)
-                row.start = ammo if row.start is None else row.start
+                if row.start is None:
+                    row.start = ammo
                 row.last = ammo
             row.kills += max(round(float(t.rewards[i])), 0)
             row.died |= bool(t.terminated[i])
