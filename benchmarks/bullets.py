@@ -5,24 +5,38 @@ magazine (defend_the_center: 26 bullets, +1 a kill, -1 at death, so a policy tha
 every bullet and dies only when it has run dry scores 25). Per episode: the kills (its positive
 rewards), the bullets fired (the ammo of its first state less that of its last), the misses
 (bullets that killed nothing) and whether it ran dry or died with bullets left. Between a
-student and its teacher, the misses count the kills lost to its aim and the ammo left at death
-those lost to its early deaths.
+student and its teacher, the extra misses and the ammo left at death split the lost kills. That
+is a ledger, not a cause: what better aim would win is what ``--takeover misses`` measures.
 
     .venv/bin/python -m benchmarks.bullets --policies teacher RUN_DIR --episodes 20 --seed 0
     .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --logit-adjustment 0   # plainly
 
 The ammo is read from the engine state the actions were chosen on, so a bullet fired in an
 episode's very last step is not counted (its kill, if any, is).
+
+``--takeover`` asks what a student would score if it were perfect in part of the game: its
+teacher (the imitable one, firing only standing) takes over there (:class:`TeacherTakeover`).
+``misses``: wherever the student presses the trigger off target (a standing shot would miss
+every enemy's whole hit box), the teacher's best action without firing replaces the press, as if
+the student aimed perfectly. ``near``: wherever an enemy is within ``--near-radius`` map units,
+the teacher acts.
+
+    .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --takeover misses
+    .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --takeover near --near-radius 200
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from typing import Literal
 
 import numpy as np
 import tyro
 
 from agents.rollout import Transition
+from core.errors import UserError
+from envs.engine_state import Category, EngineState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +57,10 @@ class BenchArgs:
     logit_adjustment: float | None = None
     """Students: the tau of the post-hoc logit adjustment they act with (``None``: each run's
     own, as ``doomgps eval``; 0: the plain policy)."""
+    takeover: Literal["none", "misses", "near"] = "none"
+    """Students: where their teacher acts instead (:class:`TeacherTakeover`); ``none``: nowhere."""
+    near_radius: float = 200.0
+    """``--takeover near``: the teacher acts while an enemy is within this many map units."""
 
 
 @dataclasses.dataclass
@@ -85,8 +103,98 @@ class AmmoLedger:
             row.died |= bool(t.terminated[i])
 
 
-def account(policy: str, args: BenchArgs, num_envs: int = 2) -> tuple[float, list[EpisodeAmmo]]:
-    """Plays ``policy`` on the seeded episodes; returns its mean return and its ledgers."""
+class TeacherTakeover:
+    """Plays a student while its teacher takes over part of the game.
+
+    One teacher per env (``scenario``'s, in ``mode``, built with ``options``) scores every state
+    and is told the action taken. Where ``takeover`` says so, the teacher's action replaces the
+    student's; the student's previous-actions input gets the action taken.
+
+    - ``misses``: the student's action presses the trigger while a standing shot would miss
+      every enemy's whole hit box (:meth:`teachers.shooter.ShooterTeacher.standing_shot_hits`):
+      the teacher's best action among those that do not fire. A student that presses only on
+      target: it aims perfectly. (A press with the pistol busy fires too, as the cooldown ends
+      within the step, so every off-target press is replaced, not only the ready ones; a press
+      while turning is judged along the yaw the player has now, as the presets' standing
+      teachers, who never turn and fire, would judge it.)
+    - ``near``: an enemy is within ``near_radius`` map units: the teacher's best action.
+
+    :attr:`takeovers` and :attr:`steps` count the replaced and all steps.
+    """
+
+    needs_engine_state = True
+
+    def __init__(
+        self,
+        student,
+        scenario: str,
+        num_envs: int,
+        takeover: str,
+        near_radius: float = 200.0,
+        mode: str = "imitable",
+        **options,
+    ) -> None:
+        import teachers
+
+        if not hasattr(student, "probabilities"):
+            raise UserError("--takeover needs a student's run directory or checkpoint")
+        if takeover not in ("misses", "near"):
+            raise UserError(f"--takeover must be none, misses or near, not {takeover!r}")
+        self.student = student
+        self.takeover = takeover
+        self.near_radius = float(near_radius)
+        self.teachers = [teachers.make(scenario, mode, **options) for _ in range(num_envs)]
+        names = self.teachers[0].action_names
+        self._fires = np.array(["ATTACK" in name for name in names])
+        self.takeovers = 0
+        self.steps = 0
+
+    def reset(self, env_index: int) -> None:
+        self.student.reset(env_index)
+        self.teachers[env_index].reset()
+
+    def act(self, observations, states):
+        actions = self.student.choose(self.student.probabilities(observations))
+        for env_index, state in enumerate(states):
+            if state is None:
+                continue
+            teacher = self.teachers[env_index]
+            scores = teacher.action_scores(state)
+            replacement = self._replacement(teacher, state, scores, int(actions[env_index]))
+            self.steps += 1
+            if replacement is not None:
+                actions[env_index] = replacement
+                self.takeovers += 1
+            teacher.taken(int(actions[env_index]))
+        self.student.record(actions)
+        return actions
+
+    def _replacement(self, teacher, state: EngineState, scores: np.ndarray, action: int):
+        """The teacher's action where it takes over in ``state``; else ``None``."""
+        if self.takeover == "near":
+            if _nearest_enemy(state) < self.near_radius:
+                return int(np.argmax(scores))
+            return None
+        if self._fires[action] and not teacher.standing_shot_hits(state, box_scale=1.0):
+            return int(np.argmax(np.where(self._fires, -np.inf, scores)))
+        return None
+
+
+def _nearest_enemy(state: EngineState) -> float:
+    """Distance in map units from the player to the nearest enemy listed (inf: none)."""
+    objects = state.objects
+    enemies = objects.category == Category.ENEMY
+    if not enemies.any():
+        return math.inf
+    offsets = objects.position[enemies, :2] - np.asarray(state.player.position[:2])
+    return float(np.hypot(offsets[:, 0], offsets[:, 1]).min())
+
+
+def account(
+    policy: str, args: BenchArgs, num_envs: int = 2
+) -> tuple[float, list[EpisodeAmmo], float | None]:
+    """Plays ``policy`` on the seeded episodes; returns its mean return, its ledgers and the
+    share of the steps its teacher took over (``None`` without ``args.takeover``)."""
     import teachers
     from agents.policies import load_policy
     from agents.rollout import run_episodes
@@ -108,16 +216,30 @@ def account(policy: str, args: BenchArgs, num_envs: int = 2) -> tuple[float, lis
     config = dataclasses.replace(
         env_config or EnvConfig(), engine_state=True, engine_state_in_info=True
     )
+    if args.takeover != "none":
+        actor = TeacherTakeover(
+            actor,
+            args.scenario,
+            num_envs,
+            args.takeover,
+            args.near_radius,
+            mode=args.teacher_mode,
+            **options,
+        )
     ledger = AmmoLedger(args.episodes)
     with open_vector_env(spec, num_envs, config) as vec:
         results = run_episodes(
             vec, actor, args.episodes, args.seed, on_step=ledger, show_progress=False
         )
-    return results.mean_return, ledger.episodes
+    share = actor.takeovers / max(actor.steps, 1) if args.takeover != "none" else None
+    return results.mean_return, ledger.episodes, share
 
 
-def table_row(policy: str, mean_return: float, episodes: list[EpisodeAmmo]) -> str:
-    """One markdown row: per-episode means and the episodes that ran dry or died armed."""
+def table_row(
+    policy: str, mean_return: float, episodes: list[EpisodeAmmo], takeover: float | None = None
+) -> str:
+    """One markdown row: per-episode means and the episodes that ran dry or died armed (and,
+    given ``takeover``, the share of the steps the teacher took over)."""
     n = len(episodes)
     armed = [e.last for e in episodes if e.died and e.last > 0]
     dry = sum(e.last == 0 for e in episodes)
@@ -126,17 +248,24 @@ def table_row(policy: str, mean_return: float, episodes: list[EpisodeAmmo]) -> s
         f"| {policy} | {mean_return:.2f} | {np.mean([e.kills for e in episodes]):.2f} | "
         f"{np.mean([e.bullets for e in episodes]):.2f} | "
         f"{np.mean([e.misses for e in episodes]):.2f} | {dry}/{n} | {len(armed)}/{n}{left} |"
+        + ("" if takeover is None else f" {100 * takeover:.1f}% |")
     )
 
 
 def main(args: BenchArgs) -> str:
     """Plays every policy on the same episodes and prints (and returns) the markdown table."""
+    takeover = {
+        "none": "",
+        "misses": ", the teacher's aim replacing each missing shot",
+        "near": f", the teacher acting within {args.near_radius:g} units of an enemy",
+    }[args.takeover]
+    extra = ("", "") if args.takeover == "none" else (" teacher's steps |", "---:|")
     lines = [
         f"{args.scenario}: {args.episodes} episodes on seeds {args.seed}.."
-        f"{args.seed + args.episodes - 1}, per episode",
+        f"{args.seed + args.episodes - 1}, per episode{takeover}",
         "",
-        "| policy | return | kills | bullets | misses | ran dry | died with bullets |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| policy | return | kills | bullets | misses | ran dry | died with bullets |" + extra[0],
+        "|---|---:|---:|---:|---:|---:|---:|" + extra[1],
     ]
     for policy in args.policies:
         lines.append(table_row(policy, *account(policy, args)))

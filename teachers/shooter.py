@@ -125,8 +125,16 @@ def _enemies(state: EngineState) -> list[tuple[int, float, float, bool, str]]:
     return [(int(ids[i]), float(pos[i, 0]), float(pos[i, 1]), bool(vis[i]), names[i]) for i in rows]
 
 
-def _ray_box(ox: float, oy: float, angle: float, targets: list) -> float:
-    """Distance along a ray to the nearest square hit box ``(x, y, half, ...)``; inf: none."""
+SURE_HIT_BOX = 0.8
+"""The teacher fires only where the ray passes within this share of an enemy's hit-box half
+width: a margin for the lead it predicts and the pixel it cannot resolve."""
+
+
+def _ray_box(
+    ox: float, oy: float, angle: float, targets: list, box_scale: float = SURE_HIT_BOX
+) -> float:
+    """Distance along a ray to the nearest square hit box ``(x, y, half, ...)``, each half width
+    scaled by ``box_scale``; inf: none."""
     rad = math.radians(angle)
     dx, dy = math.cos(rad), math.sin(rad)
     if abs(dx) < 1e-9:
@@ -135,7 +143,7 @@ def _ray_box(ox: float, oy: float, angle: float, targets: list) -> float:
         dy = 1e-9
     best = math.inf
     for t in targets:
-        h = t[2] * 0.8
+        h = t[2] * box_scale
         rx, ry = t[0] - ox, t[1] - oy
         a1, a2 = (rx - h) / dx, (rx + h) / dx
         b1, b2 = (ry - h) / dy, (ry + h) / dy
@@ -274,6 +282,28 @@ class ShooterTeacher(Teacher):
             if dist < best:
                 best, nearest = dist, (x, y, *_radius_urgency(name))
         return nearest
+
+    def standing_shot_hits(self, state: EngineState, box_scale: float = 1.0) -> bool:
+        """Whether a shot fired standing in ``state`` would hit an enemy: the ray along the
+        player's yaw, walls in between included, against every enemy listed in the state (seen
+        or not) at its position when the bullet leaves, each hit box's half width scaled by
+        ``box_scale`` (1: the whole box; the teacher fires within :data:`SURE_HIT_BOX`).
+
+        Call it after :meth:`action_scores` on the same state: the enemies' velocities are
+        those tracked up to it.
+        """
+        lead = self._skip + 1
+        velocity = self._tracker.velocity
+        targets = []
+        for oid, x, y, _, name in _enemies(state):
+            vx, vy = velocity.get(oid, (0.0, 0.0))
+            targets.append((x + lead * vx, y + lead * vy, *_radius_urgency(name)))
+        ox, oy = float(state.player.position[0]), float(state.player.position[1])
+        angle = float(state.player.angle)
+        box = _ray_box(ox, oy, angle, targets, box_scale)
+        if box == math.inf:
+            return False
+        return box < geometry.map_cache(state.walls).sight_distances(ox, oy, [angle])[0]
 
     # ------------------------------------------------------------------ scoring
     def _decide(self, state: EngineState) -> np.ndarray:

@@ -494,6 +494,23 @@ def test_a_shooter_without_turning_shots_turns_first_and_fires_standing():
     assert _fires(standing, standing.action_scores(_turret_state(10, ahead, ammo=26)))
 
 
+def test_a_standing_shot_hits_what_lies_on_the_ray_within_the_scaled_box_and_before_a_wall():
+    teacher = teachers.make("defend_the_center", "imitable", turning_shots=False)
+
+    def hits(enemies, box_scale: float) -> bool:
+        teacher.reset()
+        state = _turret_state(10, enemies, ammo=26)
+        teacher.action_scores(state)
+        return teacher.standing_shot_hits(state, box_scale=box_scale)
+
+    edge = [(300.0, 27.0, True)]  # a demon's half width is 30: 0.9 of it off the ray
+    assert hits(edge, 1.0) and not hits(edge, 0.8)
+    assert hits([(300.0, 0.0, False)], 0.8)  # out of view, but the bullet hits it all the same
+    assert not hits([(700.0, 0.0, True)], 1.0)  # behind the wall 600 units away
+    assert not hits([(300.0, 80.0, True)], 1.0)
+    assert not hits([], 1.0)
+
+
 def test_a_hurt_imitable_shooter_turns_toward_a_demon_biting_from_out_of_view():
     # A far demon on screen 4 degrees right of the aim; one out of view 92 units behind-left.
     enemies = [(400.0, -30.0, True), (-60.0, 70.0, False)]
