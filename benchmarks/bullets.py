@@ -19,9 +19,12 @@ teacher (the imitable one, firing only standing) takes over there (:class:`Teach
 ``misses``: wherever the student presses the trigger off target (a standing shot would miss
 every enemy's whole hit box), the teacher's best action without firing replaces the press, as if
 the student aimed perfectly. ``near``: wherever an enemy is within ``--near-radius`` map units,
-the teacher acts.
+the teacher acts. ``trigger``: where ``misses`` would replace a press, the student's own most
+probable action that does not fire replaces it instead: a perfect trigger on the student's own
+aim, what an on-target gate learned from the engine could at best do.
 
     .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --takeover misses
+    .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --takeover trigger
     .venv/bin/python -m benchmarks.bullets --policies RUN_DIR --takeover near --near-radius 200
 """
 
@@ -57,7 +60,7 @@ class BenchArgs:
     logit_adjustment: float | None = None
     """Students: the tau of the post-hoc logit adjustment they act with (``None``: each run's
     own, as ``doomgps eval``; 0: the plain policy)."""
-    takeover: Literal["none", "misses", "near"] = "none"
+    takeover: Literal["none", "misses", "trigger", "near"] = "none"
     """Students: where their teacher acts instead (:class:`TeacherTakeover`); ``none``: nowhere."""
     near_radius: float = 200.0
     """``--takeover near``: the teacher acts while an enemy is within this many map units."""
@@ -117,9 +120,14 @@ class TeacherTakeover:
       within the step, so every off-target press is replaced, not only the ready ones; a press
       while turning is judged along the yaw the player has now, as the presets' standing
       teachers, who never turn and fire, would judge it.)
+    - ``trigger``: where ``misses`` would take over, the student's own most probable action
+      that does not fire instead (the teacher only judges the shot): a perfect trigger.
     - ``near``: an enemy is within ``near_radius`` map units: the teacher's best action.
 
     :attr:`takeovers` and :attr:`steps` count the replaced and all steps.
+
+    Raises:
+        UserError: ``student`` is not a student's actor, or ``takeover`` is unknown.
     """
 
     needs_engine_state = True
@@ -138,8 +146,8 @@ class TeacherTakeover:
 
         if not hasattr(student, "probabilities"):
             raise UserError("--takeover needs a student's run directory or checkpoint")
-        if takeover not in ("misses", "near"):
-            raise UserError(f"--takeover must be none, misses or near, not {takeover!r}")
+        if takeover not in ("misses", "trigger", "near"):
+            raise UserError(f"--takeover must be none, misses, trigger or near, not {takeover!r}")
         self.student = student
         self.takeover = takeover
         self.near_radius = float(near_radius)
@@ -154,13 +162,16 @@ class TeacherTakeover:
         self.teachers[env_index].reset()
 
     def act(self, observations, states):
-        actions = self.student.choose(self.student.probabilities(observations))
+        probabilities = self.student.probabilities(observations)
+        actions = self.student.choose(probabilities)
         for env_index, state in enumerate(states):
             if state is None:
                 continue
             teacher = self.teachers[env_index]
             scores = teacher.action_scores(state)
-            replacement = self._replacement(teacher, state, scores, int(actions[env_index]))
+            replacement = self._replacement(
+                teacher, state, scores, probabilities[env_index], int(actions[env_index])
+            )
             self.steps += 1
             if replacement is not None:
                 actions[env_index] = replacement
@@ -169,15 +180,21 @@ class TeacherTakeover:
         self.student.record(actions)
         return actions
 
-    def _replacement(self, teacher, state: EngineState, scores: np.ndarray, action: int):
-        """The teacher's action where it takes over in ``state``; else ``None``."""
+    def _replacement(
+        self,
+        teacher,
+        state: EngineState,
+        scores: np.ndarray,
+        probabilities: np.ndarray,
+        action: int,
+    ) -> int | None:
+        """The action that replaces the student's ``action`` in ``state``; ``None``: keep it."""
         if self.takeover == "near":
-            if _nearest_enemy(state) < self.near_radius:
-                return int(np.argmax(scores))
+            return int(np.argmax(scores)) if _nearest_enemy(state) < self.near_radius else None
+        if not self._fires[action] or teacher.standing_shot_hits(state, box_scale=1.0):
             return None
-        if self._fires[action] and not teacher.standing_shot_hits(state, box_scale=1.0):
-            return int(np.argmax(np.where(self._fires, -np.inf, scores)))
-        return None
+        preferences = probabilities if self.takeover == "trigger" else scores
+        return int(np.argmax(np.where(self._fires, -np.inf, preferences)))
 
 
 def _nearest_enemy(state: EngineState) -> float:
@@ -194,7 +211,7 @@ def account(
     policy: str, args: BenchArgs, num_envs: int = 2
 ) -> tuple[float, list[EpisodeAmmo], float | None]:
     """Plays ``policy`` on the seeded episodes; returns its mean return, its ledgers and the
-    share of the steps its teacher took over (``None`` without ``args.takeover``)."""
+    share of its steps the takeover replaced (``None`` without ``args.takeover``)."""
     import teachers
     from agents.policies import load_policy
     from agents.rollout import run_episodes
@@ -239,7 +256,7 @@ def table_row(
     policy: str, mean_return: float, episodes: list[EpisodeAmmo], takeover: float | None = None
 ) -> str:
     """One markdown row: per-episode means and the episodes that ran dry or died armed (and,
-    given ``takeover``, the share of the steps the teacher took over)."""
+    given ``takeover``, the share of the steps replaced)."""
     n = len(episodes)
     armed = [e.last for e in episodes if e.died and e.last > 0]
     dry = sum(e.last == 0 for e in episodes)
@@ -256,10 +273,11 @@ def main(args: BenchArgs) -> str:
     """Plays every policy on the same episodes and prints (and returns) the markdown table."""
     takeover = {
         "none": "",
-        "misses": ", the teacher's aim replacing each missing shot",
+        "misses": ", the teacher's aim replacing each press off target",
+        "trigger": ", the student's own next choice replacing each press off target",
         "near": f", the teacher acting within {args.near_radius:g} units of an enemy",
     }[args.takeover]
-    extra = ("", "") if args.takeover == "none" else (" teacher's steps |", "---:|")
+    extra = ("", "") if args.takeover == "none" else (" steps replaced |", "---:|")
     lines = [
         f"{args.scenario}: {args.episodes} episodes on seeds {args.seed}.."
         f"{args.seed + args.episodes - 1}, per episode{takeover}",

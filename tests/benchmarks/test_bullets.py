@@ -107,6 +107,14 @@ def test_taking_over_the_misses_leaves_a_trigger_happy_student_only_its_hits() -
         assert episode.kills >= 20 and episode.misses <= 3  # alone: 2-3 kills, 23-24 misses
 
 
+def test_a_perfect_trigger_on_a_student_that_never_turns_fires_only_at_what_walks_into_view():
+    actor, episodes = _play_taken_over("trigger")
+    assert actor.takeovers / actor.steps > 0.8  # it stands (its next choice) and waits
+    for episode in episodes:
+        assert episode.misses == 0 and 1 <= episode.kills <= 5
+        assert episode.died and episode.last >= 20  # bitten from behind with bullets left
+
+
 def test_a_teacher_taking_over_near_every_enemy_plays_as_well_as_alone() -> None:
     actor, episodes = _play_taken_over("near", near_radius=1e9)
     assert actor.takeovers / actor.steps > 0.95
