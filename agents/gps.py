@@ -204,10 +204,11 @@ class _Collector:
         enemy_columns: int,
         fields: tuple[str, ...] = FIELDS,
         goal_sectors: int = 0,
+        aim_offset: bool = False,
     ) -> None:
         self.actor, self.frame_skip, self.frames_left = actor, frame_skip, frames_left
         self.episode_offset, self.enemy_columns = episode_offset, enemy_columns
-        self.goal_sectors = goal_sectors
+        self.goal_sectors, self.aim_offset = goal_sectors, aim_offset
         self.rows: dict[str, list[np.ndarray]] = {
             k: [] for k in fields if k not in ("label", "iteration")
         }
@@ -224,7 +225,9 @@ class _Collector:
             self.rows["previous_actions"].append(step.history[keep])
         self.rows["scores"].append(step.scores[keep])
         self.rows["policy"].append(step.probabilities[keep])
-        self.rows["aux"].append(aux_targets(states, self.enemy_columns, goals, self.goal_sectors))
+        self.rows["aux"].append(
+            aux_targets(states, self.enemy_columns, goals, self.goal_sectors, self.aim_offset)
+        )
         self.rows["episode"].append(t.episode[keep].astype(np.int64) + self.episode_offset)
         self.rows["teacher"].append(step.teacher_acted[keep])
         for episode, reward in zip(t.episode[keep], t.rewards[keep], strict=True):
@@ -552,6 +555,7 @@ def _collect(
         config.student.enemy_columns,
         dataset_fields(config),
         config.student.goal_sectors,
+        config.student.aim_offset_head,
     )
     calls_before, seconds_before = student.calls, student.seconds
     started = time.perf_counter()

@@ -16,7 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from agents.dataset import episode_windows
-from agents.student import AUX_NAMES, history_length, mirrored_actions, student_inputs
+from agents.student import (
+    AIM_OFFSET_CLASSES,
+    AUX_NAMES,
+    history_length,
+    mirrored_actions,
+    student_inputs,
+)
 from core.averaging import WeightAverage
 from core.data import ArrayStream, BatchStream, SequenceStream
 from core.precision import scale_loss
@@ -67,7 +73,7 @@ def mirror_batch(
         observation: ``(B, H, W, C)``, or ``(B, T, H, W, C)`` sequences.
         labels: ``(B, A)`` or ``(B, T, A)``.
         aux: ``(B, 4)`` or ``(B, T, 4)`` targets (columns :data:`agents.student.AUX_NAMES`),
-            or 5 columns with the goal sector.
+            or 5 columns with the goal sector, 6 with the aim offset (reversed too).
         previous: ``(B, k)`` or ``(B, T, k)`` action indices, or ``None``.
         goal_sectors: sectors of the goal-sector target (reversed like the enemy column), if
             ``aux`` holds it.
@@ -90,6 +96,8 @@ def mirror_batch(
     parts = [aux[..., :1], reversed_buckets(aux[..., 1:2], enemy_columns), aux[..., 2:4]]
     if aux.shape[-1] > 4:
         parts.append(reversed_buckets(aux[..., 4:5], goal_sectors))
+    if aux.shape[-1] > 5:
+        parts.append(reversed_buckets(aux[..., 5:6], AIM_OFFSET_CLASSES))
     aux = tf.concat(parts, axis=-1)
     if previous is not None:
         previous = where(mirrored_actions(previous, perm), previous)

@@ -67,6 +67,11 @@ class StudentConfig:
     """add the auxiliary engine-state heads (enemy visible, enemy column, health/ammo bands)"""
     enemy_columns: int = 5
     """horizontal screen buckets of the enemy-position head"""
+    aim_offset_head: bool = False
+    """add an auxiliary head that learns how far, in degrees, the visible enemy nearest the
+    crosshair lies from it (:func:`aim_offset_class`, bins fine near the crosshair:
+    :data:`AIM_OFFSET_EDGES`): which way and how far to turn onto the demon a turret teacher
+    shoots next"""
     goal_sectors: int = 0
     """sectors round the player of the goal-bearing head (0: no such head). Its target is the
     bearing of the teacher's goal from the player's heading (:func:`goal_sector`); an odd
@@ -110,6 +115,13 @@ AMMO_BANDS = (1.0, 10.0, 20.0)
 """Upper edges of the ammo bands (4 classes: empty, <10, <20, more)."""
 
 
+AIM_OFFSET_EDGES = (-8.0, -4.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Bin edges in degrees of the aim-offset target (positive: left of the crosshair); 11 classes,
+the middle one within half a degree. Symmetric, so a mirror image turns class ``k`` into
+``10 - k``."""
+AIM_OFFSET_CLASSES = len(AIM_OFFSET_EDGES) + 1
+
+
 def aux_head_sizes(config: StudentConfig) -> dict[str, int]:
     """Auxiliary head name -> number of classes (empty when the heads are off)."""
     if not config.aux_heads:
@@ -122,13 +134,40 @@ def aux_head_sizes(config: StudentConfig) -> dict[str, int]:
     }
     if config.goal_sectors:
         sizes["goal_sector"] = config.goal_sectors
+    if config.aim_offset_head:
+        sizes["aim_offset"] = AIM_OFFSET_CLASSES
     return sizes
 
 
-AUX_NAMES = ("enemy_visible", "enemy_column", "health_band", "ammo_band", "goal_sector")
-"""Column order of the auxiliary target array written by :func:`aux_targets`. The last column,
-``goal_sector``, exists only in the datasets of students with the goal head, so the datasets of
-runs without it keep their 4 columns."""
+AUX_NAMES = (
+    "enemy_visible",
+    "enemy_column",
+    "health_band",
+    "ammo_band",
+    "goal_sector",
+    "aim_offset",
+)
+"""Column order of the auxiliary target array written by :func:`aux_targets`. The last two
+columns exist only where needed: ``goal_sector`` in the datasets of students with the goal
+head, ``aim_offset`` (after a ``goal_sector`` column, ``-1`` without that head) in those of
+students with the aim-offset head, so the datasets of runs without them keep their 4 columns."""
+
+
+def aim_offset_class(state: EngineState) -> int:
+    """The :data:`AIM_OFFSET_EDGES` bin of the bearing, from the player's heading, of the visible
+    enemy nearest the crosshair (the one an imitable turret teacher aims at); ``-1``: none on
+    screen. Engine positions, not screen boxes: finer than a pixel."""
+    objects = state.objects
+    enemies = np.flatnonzero((objects.category == Category.ENEMY) & objects.visible)
+    if not len(enemies):
+        return -1
+    position = state.player.position[:2]
+    offsets = [
+        wrap_degrees(float(bearing(position, objects.position[i, :2])) - state.player.angle)
+        for i in enemies
+    ]
+    nearest = min(offsets, key=abs)
+    return int(np.searchsorted(AIM_OFFSET_EDGES, nearest, side="right"))
 
 
 def goal_sector(state: EngineState, goal: tuple[float, float], sectors: int) -> int:
@@ -150,19 +189,24 @@ def aux_targets(
     enemy_columns: int = 5,
     goals: Sequence[tuple[float, float] | None] | None = None,
     goal_sectors: int = 0,
+    aim_offset: bool = False,
 ) -> np.ndarray:
     """Auxiliary class labels for a batch of engine states, int8, ``-1`` = unknown.
 
-    Columns follow :data:`AUX_NAMES`: ``(N, 4)``, or ``(N, 5)`` with ``goal_sectors``. The enemy
+    Columns follow :data:`AUX_NAMES`: ``(N, 4)``, ``(N, 5)`` with ``goal_sectors``, ``(N, 6)``
+    with ``aim_offset`` (:func:`aim_offset_class`; the goal column then ``-1`` unless
+    ``goal_sectors``). The enemy
     column is the horizontal bucket of the visible enemy with the tallest screen box (the
     nearest one); it is ``-1`` when no enemy is visible. The goal sector is
     :func:`goal_sector` of each state's teacher goal in ``goals``, ``-1`` where it has none.
     """
-    columns = len(AUX_NAMES) if goal_sectors else len(AUX_NAMES) - 1
+    columns = 6 if aim_offset else 5 if goal_sectors else 4
     out = np.full((len(states), columns), -1, np.int8)
     for i, state in enumerate(states):
         if state is None:
             continue
+        if aim_offset:
+            out[i, 5] = aim_offset_class(state)
         if goal_sectors and goals is not None and goals[i] is not None:
             out[i, 4] = goal_sector(state, goals[i], goal_sectors)
         objects = state.objects

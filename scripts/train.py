@@ -168,6 +168,10 @@ class TrainArgs:
     enemy_columns: int | None = None
     """Horizontal screen buckets of the student's auxiliary enemy-position head (finer buckets
     ask its features for finer aim). Default: the scenario's preset, else 5."""
+    aim_offset_head: bool | None = None
+    """Add an auxiliary head that learns how far (in degree bins, fine near the crosshair) the
+    visible enemy nearest the crosshair lies from it: which way and how far to turn onto it.
+    Default: the scenario's preset, else off."""
     goal_sectors: int | None = None
     """Sectors round the player of an auxiliary head that learns the bearing of the teacher's
     goal (a gatherer's medikit, on screen or remembered; 0: no such head). It asks a recurrent
@@ -322,6 +326,7 @@ def build_config(args: TrainArgs):
                 previous_actions=chosen("previous_actions", 0),
                 enemy_columns=chosen("enemy_columns", 5),
                 goal_sectors=chosen("goal_sectors", 0),
+                aim_offset_head=chosen("aim_offset_head", False),
                 symmetric_policy=chosen("symmetric_policy", False),
                 ensemble_size=chosen("ensemble_size", 1),
                 stem_filters=chosen("stem_filters", 16),

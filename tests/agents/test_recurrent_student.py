@@ -114,6 +114,19 @@ def test_mirroring_reverses_the_goal_sector_as_it_reverses_the_enemy_column() ->
     assert aux_m.numpy().tolist() == [[1, 4, 3, 3, 7], [1, 4, 3, 3, -1]]
 
 
+def test_mirroring_reverses_the_aim_offset_and_keeps_an_absent_goal_sector_unknown() -> None:
+    import tensorflow as tf
+
+    from agents.learner import mirror_batch
+
+    obs = np.zeros((2, 4, 6, 1), np.uint8)
+    labels = np.full((2, 3), 1 / 3, np.float32)
+    aux = np.array([[1, 0, 3, 3, -1, 7], [0, -1, 3, 3, -1, -1]], np.int32)  # 7: 1-2 degrees left
+    perm = tf.constant([0, 2, 1])
+    _, _, aux_m, _ = mirror_batch(tf.constant([True, True]), perm, 5, obs, labels, aux, None)
+    assert aux_m.numpy().tolist() == [[1, 4, 3, 3, -1, 3], [0, -1, 3, 3, -1, -1]]  # 1-2 right
+
+
 def _cue_episodes(
     episodes: int, length: int, rng: np.random.Generator, envs: int = 4, side: int | None = None
 ) -> dict:

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from agents.student import (
+    AIM_OFFSET_CLASSES,
     AUX_NAMES,
     StudentConfig,
+    aim_offset_class,
     aux_targets,
     build_student,
     goal_sector,
@@ -99,10 +101,48 @@ def test_the_goal_sector_is_the_goals_bearing_from_the_heading() -> None:
 def test_aux_targets_add_the_goal_sector_column_only_for_a_goal_head() -> None:
     states = [_state([], []), _state([], []), None]
     goals = [(0.0, 100.0), None, (5.0, 5.0)]
-    assert aux_targets(states, goals=goals).shape == (3, len(AUX_NAMES) - 1)  # the old layout
+    assert aux_targets(states, goals=goals).shape == (3, 4)  # the old layout
     targets = aux_targets(states, goals=goals, goal_sectors=9)
-    assert targets.shape == (3, len(AUX_NAMES)) and AUX_NAMES[4] == "goal_sector"
+    assert targets.shape == (3, 5) and AUX_NAMES[4] == "goal_sector"
     assert targets[:, 4].tolist() == [6, -1, -1]  # no goal, or no state: unknown
+
+
+def _enemies_at(points: list[tuple[float, float]], visible: list[bool]) -> EngineState:
+    """The player at the origin facing east; enemies at ``points``, on screen where ``visible``."""
+    nan = float("nan")
+    boxes = [(70.0, 40.0, 10.0, 20.0) if v else (nan, nan, nan, nan) for v in visible]
+    state = _state(boxes, [int(Category.ENEMY)] * len(points))
+    position = np.array([[x, y, 0.0] for x, y in points], np.float32).reshape(-1, 3)
+    objects = dataclasses.replace(state.objects, position=_frozen(position))
+    return dataclasses.replace(state, objects=objects)
+
+
+def test_the_aim_offset_bins_the_bearing_of_the_visible_enemy_nearest_the_crosshair() -> None:
+    def degrees_left(angle: float) -> tuple[float, float]:
+        return 500.0 * np.cos(np.radians(angle)), 500.0 * np.sin(np.radians(angle))
+
+    assert AIM_OFFSET_CLASSES == 11
+    assert aim_offset_class(_enemies_at([degrees_left(0.2)], [True])) == 5  # on the crosshair
+    assert aim_offset_class(_enemies_at([degrees_left(0.7)], [True])) == 6
+    assert aim_offset_class(_enemies_at([degrees_left(-1.5)], [True])) == 3
+    assert aim_offset_class(_enemies_at([degrees_left(30.0)], [True])) == 10
+    # the nearest the crosshair counts, not the nearest to the player, and only if on screen
+    near_aim = _enemies_at([(100.0, -40.0), degrees_left(3.0), degrees_left(-0.3)], [1, 1, 0])
+    assert aim_offset_class(near_aim) == 8
+    assert aim_offset_class(_enemies_at([degrees_left(1.0)], [False])) == -1
+    # a mirror image's bin is the mirrored bin
+    for angle in (0.7, 1.5, 3.0, 6.0, 12.0):
+        left = aim_offset_class(_enemies_at([degrees_left(angle)], [True]))
+        assert aim_offset_class(_enemies_at([degrees_left(-angle)], [True])) == 10 - left
+
+
+def test_aux_targets_put_the_aim_offset_in_a_sixth_column_after_an_unknown_goal() -> None:
+    states = [_enemies_at([(500.0, 10.0)], [True]), None]  # 1.1 degrees left
+    targets = aux_targets(states, aim_offset=True)
+    assert targets.shape == (2, 6) and AUX_NAMES[5] == "aim_offset"
+    assert targets[:, 4:].tolist() == [[-1, 7], [-1, -1]]
+    model = build_student((60, 80, 4), 6, StudentConfig(aim_offset_head=True))
+    assert model(np.zeros((1, 60, 80, 4), np.uint8))["aim_offset"].shape == (1, 11)
 
 
 def test_student_maps_uint8_frames_to_policy_and_aux_logits() -> None:
