@@ -463,13 +463,39 @@ def test_a_goal_head_run_stores_the_sector_of_the_gatherers_medikit_and_trains_o
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "config.json").read_text())["student"]["goal_sectors"] == 9
     aux = ShardedDataset(run_dir / "dataset").load()["aux"]
-    assert aux.shape == (len(aux), len(AUX_NAMES))
+    assert aux.shape == (len(aux), 5)  # no aim-offset column
     sectors = aux[:, AUX_NAMES.index("goal_sector")]
     # the teacher walks to a medikit most of the time, and they lie all round it
     assert (sectors >= 0).mean() > 0.5 and sectors.max() < 9
     assert len(np.unique(sectors[sectors >= 0])) >= 3
     actor, _ = load_student_actor(run_dir, get_spec("health_gathering"))
     assert actor.model.output["goal_sector"].shape[-1] == 9
+
+
+def test_an_aim_offset_run_stores_where_the_demon_nearest_the_crosshair_lies_and_trains_on_it(
+    tmp_path: Path,
+) -> None:
+    """defend_the_center with the aim-offset head: one short DAgger round."""
+    from agents.dataset import ShardedDataset
+    from agents.student import AIM_OFFSET_CLASSES, AUX_NAMES
+    from agents.student_actor import load_student_actor
+    from envs.registry import get_spec
+
+    args = ["--scenario", "defend_the_center", "--frames", "1200", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "2", "--steps-per-iteration", "20"]
+    args += ["--validation-episodes", "0", "--aim-offset-head", "True"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "config.json").read_text())["student"]["aim_offset_head"]
+    aux = ShardedDataset(run_dir / "dataset").load()["aux"]
+    assert aux.shape == (len(aux), 6) and (aux[:, 4] == -1).all()  # no goal head
+    offsets = aux[:, AUX_NAMES.index("aim_offset")]
+    # demons on both sides and on the crosshair itself, where the teacher shoots them
+    seen = offsets[offsets >= 0]
+    assert len(seen) > 0.5 * len(aux) and seen.max() < AIM_OFFSET_CLASSES
+    assert (seen < 5).any() and (seen == 5).any() and (seen > 5).any()
+    actor, _ = load_student_actor(run_dir, get_spec("defend_the_center"))
+    assert actor.model.output["aim_offset"].shape[-1] == AIM_OFFSET_CLASSES
 
 
 def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
