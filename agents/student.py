@@ -195,9 +195,8 @@ def aux_targets(
 
     Columns follow :data:`AUX_NAMES`: ``(N, 4)``, ``(N, 5)`` with ``goal_sectors``, ``(N, 6)``
     with ``aim_offset`` (:func:`aim_offset_class`; the goal column then ``-1`` unless
-    ``goal_sectors``). The enemy
-    column is the horizontal bucket of the visible enemy with the tallest screen box (the
-    nearest one); it is ``-1`` when no enemy is visible. The goal sector is
+    ``goal_sectors``). The enemy column is the horizontal bucket of the visible enemy with the
+    tallest screen box (the nearest one); it is ``-1`` when no enemy is visible. The goal sector is
     :func:`goal_sector` of each state's teacher goal in ``goals``, ``-1`` where it has none.
     """
     columns = 6 if aim_offset else 5 if goal_sectors else 4
