@@ -106,6 +106,8 @@ class StudentActor:
         self.calls = 0
         self.seconds = 0.0
         """Total time spent in network calls (for ``perf/inference_ms``)."""
+        self.last_probabilities: np.ndarray | None = None
+        """``(N, A)``: the probabilities the last :meth:`act` chose from (diagnoses read them)."""
 
     @property
     def logit_offset(self) -> np.ndarray:
@@ -180,7 +182,8 @@ class StudentActor:
     def act(
         self, observations: np.ndarray, states: Sequence[EngineState | None] | None = None
     ) -> np.ndarray:
-        actions = self.choose(self.probabilities(observations))
+        self.last_probabilities = self.probabilities(observations)
+        actions = self.choose(self.last_probabilities)
         self.record(actions)
         return actions
 

@@ -8,7 +8,7 @@ the teacher's margin (its best action's score less the second best's): near-ties
 choice hardly matters, and decisive states. Per band it prints the share of the states and how
 often the policy took the teacher's best action; for the decisive states it missed, whether it
 stood or strafed the wrong way, and where the nearest approaching fireball was (off screen, or
-how far away on screen).
+how far away on screen); for a student, also its median probability of standing there.
 
 The other flags play the imitable teacher itself, limited, to show what its survival rests on:
 ``--memory-tics`` (how long it follows a fireball it saw on screen), ``--reach`` (blind to
@@ -131,6 +131,8 @@ class Visit:
     """the nearest approaching fireball is off screen"""
     on_screen_distance: float
     """distance to the nearest approaching fireball on screen (inf: none)"""
+    stand_probability: float = math.nan
+    """a student's probability of standing (NOOP) there (nan: a policy without probabilities)"""
 
 
 class DodgerShadow(ShadowedActor):
@@ -141,9 +143,19 @@ class DodgerShadow(ShadowedActor):
         super().__init__(actor, "take_cover", num_envs, **options)
         self.visits: list[Visit] = []
 
-    def record(self, teacher, state: EngineState, scores: np.ndarray, action: int) -> None:
+    def record(
+        self,
+        teacher,
+        state: EngineState,
+        scores: np.ndarray,
+        action: int,
+        probabilities: np.ndarray | None = None,
+    ) -> None:
         best, second = np.sort(scores)[-2:][::-1]
-        self.visits.append(Visit(best - second, int(scores.argmax()), action, *_threat(state)))
+        stand = math.nan if probabilities is None else float(probabilities[0])
+        self.visits.append(
+            Visit(best - second, int(scores.argmax()), action, *_threat(state), stand)
+        )
 
 
 def _threat(state: EngineState) -> tuple[bool, float]:
@@ -169,7 +181,9 @@ def margin_bands(decisive_margin: float) -> list[tuple[float, float]]:
 
 def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
     """The markdown tables of :class:`DodgerShadow` visits: per margin band, the share of the
-    states and the agreement; then how the decisive misses split."""
+    states and the agreement; then how the decisive misses split and, for a student, its median
+    probability of standing in each kind, and how often, where it stood and the teacher strafed,
+    its two strafes together outweighed standing (a plurality that argmax threw away)."""
     margin = np.array([v.margin for v in visits])
     agrees = np.array([v.best == v.taken for v in visits])
     lines = ["| teacher's margin | share of states | best action taken |", "|---|---:|---:|"]
@@ -184,19 +198,30 @@ def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
         "strafed the wrong way": [v for v in decisive if v.taken not in (0, v.best)],
         "strafed, the teacher stood": [v for v in decisive if v.best == 0 != v.taken],
     }
+    student = any(not math.isnan(v.stand_probability) for v in visits)
     lines += [
         "",
         "| decisive states | share | nearest approaching fireball off screen "
-        "| median distance of the nearest on screen |",
-        "|---|---:|---:|---:|",
+        "| median distance of the nearest on screen |" + (" median P(stand) |" if student else ""),
+        "|---|---:|---:|---:|" + ("---:|" if student else ""),
     ]
     for kind, group in kinds.items():
         if group:
             hidden = np.mean([v.off_screen for v in group])
             distance = np.median([v.on_screen_distance for v in group])
+            stand = f" {np.median([v.stand_probability for v in group]):.2f} |" if student else ""
             lines.append(
                 f"| {kind} | {len(group) / len(decisive):.1%} | {hidden:.0%} | {distance:.0f} |"
+                + stand
             )
+    stood = kinds["stood, the teacher strafed"]
+    if student and stood:
+        outweighed = np.mean([v.stand_probability < 0.5 for v in stood])
+        lines += [
+            "",
+            f"Where it stood and the teacher strafed, its two strafes together outweighed "
+            f"standing in {outweighed:.0%} of the states.",
+        ]
     return "\n".join(lines)
 
 

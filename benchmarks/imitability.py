@@ -58,7 +58,7 @@ class GathererShadow(ShadowedActor):
         """Per state whose label walks to a remembered medikit: its distance and its bearing
         off the player's heading (degrees, absolute)."""
 
-    def record(self, teacher, state, scores: np.ndarray, action: int) -> None:
+    def record(self, teacher, state, scores: np.ndarray, action: int, probabilities=None) -> None:
         kind = decision_kind(teacher, state)
         self.rows.append((kind, action == scores.argmax(), float(scores.max() - scores[action])))
         if kind == KINDS[1]:

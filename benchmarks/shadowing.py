@@ -36,6 +36,8 @@ class ShadowedActor:
     def act(self, observations, states):
         inner_states = states if self.actor.needs_engine_state else None
         actions = np.asarray(self.actor.act(observations, inner_states))
+        # a student keeps the probabilities it chose from (StudentActor.last_probabilities)
+        probabilities = getattr(self.actor, "last_probabilities", None)
         for env_index, state in enumerate(states):
             if state is None:
                 continue
@@ -43,10 +45,19 @@ class ShadowedActor:
             scores = teacher.action_scores(state)
             action = int(actions[env_index])
             teacher.taken(action)
-            self.record(teacher, state, scores, action)
+            policy = None if probabilities is None else probabilities[env_index]
+            self.record(teacher, state, scores, action, policy)
         return actions
 
-    def record(self, teacher: Any, state: EngineState, scores: np.ndarray, action: int) -> None:
+    def record(
+        self,
+        teacher: Any,
+        state: EngineState,
+        scores: np.ndarray,
+        action: int,
+        probabilities: np.ndarray | None = None,
+    ) -> None:
         """Called for every state: the teacher (told the action already), the state, the
-        teacher's scores there and the policy's action."""
+        teacher's scores there, the policy's action and, for a student, the ``(A,)`` action
+        probabilities it chose from (``None`` for a teacher or random)."""
         raise NotImplementedError
