@@ -107,6 +107,10 @@ class GPSConfig:
     teacher_memory_tics: int | None = None
     """the imitable dodger's and gatherer's memory of what they saw on screen, in tics (None:
     the teacher's own, 105 on take_cover and 140 on the health scenarios)"""
+    teacher_view_degrees: float | None = None
+    """take_cover's imitable dodger sees only the fireballs within this horizontal view
+    (degrees), so a student can see wider (``env.field_of_view``) than its teacher remembers
+    from (None: the whole screen)"""
     teacher_hurt_turn_tics: int = 0
     """the imitable shooter: for this many tics after the player is hurt, it turns toward an
     enemy biting from out of view (0: off; it acts only on what the screen shows)"""
@@ -206,6 +210,7 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
         centre_band=config.centre_band,
         memory_tics=config.teacher_memory_tics,
         hurt_turn_tics=config.teacher_hurt_turn_tics,
+        view_degrees=config.teacher_view_degrees,
     )
 
 

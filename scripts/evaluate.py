@@ -37,6 +37,9 @@ class EvalArgs:
     teacher_memory_tics: int | None = None
     """For `--policy teacher --teacher-mode imitable` on take_cover and the health scenarios:
     how long (tics) it remembers what it saw on screen. Default: the teacher's own."""
+    teacher_view_degrees: float | None = None
+    """For `--policy teacher --teacher-mode imitable` on take_cover: it sees only the fireballs
+    within this horizontal view (degrees; see `doomgps train --teacher-view-degrees`)."""
     symmetric_policy: bool | None = None
     """For a student: act with the mean of its logits on the frames and on their mirror image
     (an exactly left-right symmetric policy). Default: as the run was evaluated in training."""
@@ -101,6 +104,7 @@ def main(argv: list[str]) -> int:
         turning_shots=args.turning_shots,
         centre_band=args.centre_band,
         memory_tics=args.teacher_memory_tics,
+        view_degrees=args.teacher_view_degrees,
     )
     actor, env_config = load_policy(
         args.policy,

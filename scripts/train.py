@@ -114,6 +114,10 @@ class TrainArgs:
     """The imitable teacher of take_cover and the health scenarios: how long (tics) it remembers
     what it saw on screen (0: only what is on screen now). Default: the scenario's preset (40 on
     take_cover), else the teacher's own (105 on take_cover, 140 on the health scenarios)."""
+    teacher_view_degrees: float | None = None
+    """take_cover's imitable teacher sees only the fireballs within this horizontal view
+    (degrees), e.g. 90 with `--field-of-view 120`: the student sees wider than the teacher
+    remembers from, and the teacher plays as on the usual screen. Default: the whole screen."""
     teacher_hurt_turn_tics: int | None = None
     """The imitable shooting teacher: for this many tics after the player is hurt it turns
     toward an enemy biting from out of view, which the student's frames do not show (they show
@@ -309,6 +313,7 @@ def build_config(args: TrainArgs):
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
             teacher_memory_tics=teacher_memory_tics,
+            teacher_view_degrees=args.teacher_view_degrees,
             teacher_hurt_turn_tics=chosen("teacher_hurt_turn_tics", 0),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,

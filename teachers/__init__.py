@@ -33,6 +33,7 @@ def options(
     centre_band: float = 0.0,
     memory_tics: int | None = None,
     hurt_turn_tics: int = 0,
+    view_degrees: float | None = None,
 ) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
@@ -47,6 +48,8 @@ def options(
         hurt_turn_tics: the imitable shooter turns toward an enemy biting from out of view for
             this many tics after the player is hurt (see
             :class:`~teachers.shooter.ShooterTeacher`; 0: off).
+        view_degrees: the imitable dodger sees only what lies within this horizontal view of
+            the screen (see :class:`~teachers.dodger.DodgerTeacher`; ``None``: all of it).
     """
     chosen: dict[str, Any] = {}
     if not turning_shots:
@@ -57,6 +60,8 @@ def options(
         chosen["memory_tics"] = memory_tics
     if hurt_turn_tics:
         chosen["hurt_turn_tics"] = hurt_turn_tics
+    if view_degrees is not None:
+        chosen["view_degrees"] = view_degrees
     return chosen
 
 
@@ -86,6 +91,10 @@ def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teache
         raise UserError(f"unknown teacher mode {mode!r}; known modes: {', '.join(MODES)}")
     if "memory_tics" in options and mode != "imitable":
         raise UserError("memory_tics (--teacher-memory-tics) is an option of the imitable teacher")
+    if "view_degrees" in options and mode != "imitable":
+        raise UserError(
+            "view_degrees (--teacher-view-degrees) is an option of the imitable teacher"
+        )
     if "hurt_turn_tics" in options and mode != "imitable":
         raise UserError(
             "hurt_turn_tics (--teacher-hurt-turn-tics) is an option of the imitable teacher"

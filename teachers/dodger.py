@@ -54,6 +54,10 @@ class DodgerTeacher(Teacher):
             "stand now, walk back later" always scores about as well, and later never comes.
         memory_tics: imitable mode: how long a fireball seen on screen is followed along its
             track (:data:`MEMORY_TICS`; 0: only those on screen now).
+        view_degrees: imitable mode: it sees only the fireballs on screen within this horizontal
+            view (degrees, centred on the player's heading), so that it plays as it would on a
+            narrower screen while its student sees a wider one (``--field-of-view``); ``None``:
+            the whole screen.
     """
 
     def __init__(
@@ -62,8 +66,12 @@ class DodgerTeacher(Teacher):
         mode: str = "omniscient",
         centre_band: float = 0.0,
         memory_tics: int = MEMORY_TICS,
+        view_degrees: float | None = None,
     ) -> None:
         super().__init__(spec, mode)
+        if view_degrees is not None and not 0.0 < view_degrees < 180.0:
+            raise UserError(f"view_degrees must be in (0, 180), got {view_degrees}")
+        self.view_degrees = view_degrees
         if not (centre_band >= 0.0 and math.isfinite(centre_band)):
             raise UserError(f"centre_band must be a distance >= 0 (0: off), got {centre_band}")
         if memory_tics < 0:
@@ -131,6 +139,8 @@ class DodgerTeacher(Teacher):
         # Imitable: fireballs on screen, and the straight tracks of those seen before.
         tracks = self._tracks
         visible = objects.visible
+        if self.view_degrees is not None:
+            visible = visible & self._within_view(state)
         for i in rows.tolist():
             if visible[i]:
                 vx, vy = float(objects.velocity[i, 0]), float(objects.velocity[i, 1])
@@ -154,6 +164,16 @@ class DodgerTeacher(Teacher):
             pos.append((px, py))
             vel.append((vx, vy))
         return np.array(pos).reshape(-1, 2), np.array(vel).reshape(-1, 2)
+
+    def _within_view(self, state: EngineState) -> np.ndarray:
+        """Per object: whether any of it lies within :attr:`view_degrees` of the heading."""
+        objects, player = state.objects, state.player
+        offset = objects.position[:, :2] - player.position[:2]
+        distance = np.maximum(np.hypot(offset[:, 0], offset[:, 1]), MISSILE_RADIUS)
+        bearing = np.degrees(np.arctan2(offset[:, 1], offset[:, 0])) - player.angle
+        bearing = (bearing + 180.0) % 360.0 - 180.0
+        half_width = np.degrees(np.arcsin(MISSILE_RADIUS / distance))
+        return np.abs(bearing) <= 0.5 * self.view_degrees + half_width
 
     def _decide(self, state: EngineState) -> np.ndarray:
         player = state.player

@@ -314,3 +314,15 @@ def test_turning_when_hurt_reaches_the_teacher_s_options_only_when_asked_for() -
     config = build_config(TrainArgs(teacher_hurt_turn_tics=35))
     assert config.teacher_hurt_turn_tics == 35
     assert teacher_options(config)["hurt_turn_tics"] == 35
+
+
+def test_a_take_cover_student_can_see_wider_than_its_teacher_remembers_from() -> None:
+    from agents.config import teacher_options
+    from scripts.train import TrainArgs, build_config
+
+    wide = build_config(
+        TrainArgs(scenario="take_cover", field_of_view=120.0, teacher_view_degrees=90.0)
+    )
+    assert wide.env.field_of_view == 120.0
+    assert teacher_options(wide) == {"memory_tics": 40, "view_degrees": 90.0}
+    assert "view_degrees" not in teacher_options(build_config(TrainArgs(scenario="take_cover")))

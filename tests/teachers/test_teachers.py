@@ -180,8 +180,9 @@ def _player(y: float = 0.0, angle: float = 0.0, health: float = 100.0, ammo: flo
     )
 
 
-def _state(tic: int, fireball_xy, visible: bool):
-    """A take_cover-like state: the player at the origin facing east, one fireball flying at it."""
+def _state(tic: int, fireball_xy, visible: bool, angle: float = 0.0):
+    """A take_cover-like state: the player at the origin facing ``angle`` degrees (east), one
+    fireball flying at it."""
     from envs.engine_state import EngineState, Objects, Walls, categorize
 
     names = ("DoomPlayer", "DoomImpBall")
@@ -204,7 +205,7 @@ def _state(tic: int, fireball_xy, visible: bool):
         blocking=np.ones(2, bool),
         one_sided=np.ones(2, bool),
     )
-    player = _player()
+    player = _player(angle=angle)
     return EngineState(tic=tic, player=player, objects=objects, walls=walls, screen_size=(160, 120))
 
 
@@ -232,6 +233,24 @@ def test_an_imitable_dodgers_memory_lasts_memory_tics(memory_tics, dodges):
     assert (int(np.argmax(scores)) != teacher.action("NOOP")) is dodges
     with pytest.raises(UserError, match="memory_tics"):
         teachers.make("take_cover", "imitable", memory_tics=-1)
+
+
+@pytest.mark.parametrize("view_degrees, dodges", [(None, True), (130.0, True), (90.0, False)])
+def test_an_imitable_dodger_ignores_a_fireball_on_screen_beyond_its_view(view_degrees, dodges):
+    # A wide screen shows the fireball 60 degrees right of the player's heading.
+    options = teachers.options(view_degrees=view_degrees)
+    teacher = teachers.make("take_cover", "imitable", **options)
+    teacher.reset()
+    scores = teacher.action_scores(_state(10, (200.0, 0.0), visible=True, angle=60.0))
+    assert (int(np.argmax(scores)) != teacher.action("NOOP")) is dodges
+
+
+def test_a_dodgers_view_is_an_imitable_option_of_less_than_180_degrees():
+    with pytest.raises(UserError, match="option of the imitable teacher"):
+        teachers.make("take_cover", "omniscient", view_degrees=90.0)
+    with pytest.raises(UserError, match="view_degrees must be in"):
+        teachers.make("take_cover", "imitable", view_degrees=180.0)
+    assert teachers.options(view_degrees=None) == {}
 
 
 def test_dodger_breaks_a_near_tie_between_strafes_toward_the_middle_of_the_room():
