@@ -50,8 +50,13 @@ class BenchArgs:
     decisive_margin: float = 0.05
     """A state is decisive where the teacher's best action beats the second by this much."""
     shadow_memory_tics: int | None = None
-    """``--policy``: the shadowing dodger's memory in tics (default: its own, 105), to score a
-    student against the teacher it was trained with (``doomgps train --teacher-memory-tics``)."""
+    """``--policy``: the shadowing dodger's memory in tics. Default: for a student, that of the
+    teacher it was trained with (``doomgps train --teacher-memory-tics``), else the dodger's own
+    (105)."""
+    shadow_view_degrees: float | None = None
+    """``--policy``: the shadowing dodger sees only the fireballs within this horizontal view
+    (degrees). Default: for a student, that of the teacher it was trained with (``doomgps train
+    --teacher-view-degrees``), else the whole screen."""
     memory_tics: tuple[int, ...] = ()
     """Instead: play the teacher with each of these memories (tics; its default is 105)."""
     reach: tuple[float, ...] = ()
@@ -225,6 +230,25 @@ def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
     return "\n".join(lines)
 
 
+def shadow_limits(args: BenchArgs) -> tuple[int | None, float | None]:
+    """The shadowing dodger's ``(memory_tics, view_degrees)``: the flags where given, else, for a
+    student, those of the imitable teacher it was trained with (``None``: the dodger's own)."""
+    memory_tics, view_degrees = args.shadow_memory_tics, args.shadow_view_degrees
+    if args.policy in ("teacher", "random"):
+        return memory_tics, view_degrees
+    from agents.student_actor import find_run_dir
+    from core.run_dir import load_config_dict
+
+    trained = load_config_dict(find_run_dir(args.policy)[0])
+    if trained.get("teacher_mode") != "imitable":
+        return memory_tics, view_degrees
+    if memory_tics is None:
+        memory_tics = trained.get("teacher_memory_tics")
+    if view_degrees is None:
+        view_degrees = trained.get("teacher_view_degrees")
+    return memory_tics, view_degrees
+
+
 def main(args: BenchArgs) -> str:
     """Runs the diagnosis (or the teacher's sweeps) and returns the markdown it printed."""
     import teachers
@@ -254,7 +278,8 @@ def main(args: BenchArgs) -> str:
         spec = get_spec("take_cover")
         num_envs = min(2, args.episodes)
         actor, env_config = load_policy(args.policy, spec, num_envs, teacher_mode="imitable")
-        options = teachers.options(memory_tics=args.shadow_memory_tics)
+        memory_tics, view_degrees = shadow_limits(args)
+        options = teachers.options(memory_tics=memory_tics, view_degrees=view_degrees)
         shadowed = DodgerShadow(actor, num_envs, **options)
         results = evaluate(
             spec,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -10,7 +12,7 @@ from agents.actors import RandomActor
 from agents.evaluation import evaluate
 from agents.student import StudentConfig, build_student
 from agents.student_actor import StudentActor
-from benchmarks.dodging import DodgerShadow, Visit, agreement_table
+from benchmarks.dodging import BenchArgs, DodgerShadow, Visit, agreement_table, shadow_limits
 from envs.config import EnvConfig
 from envs.registry import get_spec
 
@@ -71,3 +73,28 @@ def test_the_shadow_keeps_the_probabilities_a_student_chose_from() -> None:
     assert stand[-1] == student.last_probabilities[0, NOOP]
     taken = np.array([v.taken for v in shadow.visits])
     assert np.all(taken[stand > 0.5] == NOOP)  # greedy: a majority is the argmax
+
+
+def _run_dir(tmp_path: Path, **config) -> str:
+    (tmp_path / "config.json").write_text(json.dumps({"scenario": "take_cover", **config}))
+    return str(tmp_path)
+
+
+def test_a_students_shadow_remembers_and_sees_as_the_teacher_it_was_trained_with(
+    tmp_path: Path,
+) -> None:
+    run = _run_dir(
+        tmp_path, teacher_mode="imitable", teacher_memory_tics=40, teacher_view_degrees=90.0
+    )
+    assert shadow_limits(BenchArgs(policy=run)) == (40, 90.0)
+    flags = BenchArgs(policy=run, shadow_memory_tics=12, shadow_view_degrees=60.0)
+    assert shadow_limits(flags) == (12, 60.0)
+
+
+def test_the_shadow_keeps_the_dodgers_own_limits_for_the_teacher_and_omniscient_runs(
+    tmp_path: Path,
+) -> None:
+    run = _run_dir(tmp_path, teacher_mode="omniscient", teacher_memory_tics=None)
+    assert shadow_limits(BenchArgs(policy=run)) == (None, None)
+    assert shadow_limits(BenchArgs(policy="teacher")) == (None, None)
+    assert shadow_limits(BenchArgs(policy="teacher", shadow_view_degrees=90.0)) == (None, 90.0)
