@@ -269,12 +269,13 @@ def build_config(args: TrainArgs):
         args.symmetric_evaluation is not None or not recurrent_units
     )
     teacher_mode = chosen("teacher_mode", "omniscient")
-    # a preset's teacher memory yields to a teacher without one (asked for, it is an error)
-    teacher_memory_tics = (
-        args.teacher_memory_tics
-        if args.teacher_memory_tics is not None or teacher_mode != "imitable"
-        else preset.get("teacher_memory_tics")
-    )
+
+    def imitable_option(name: str):
+        """The flag ``name`` when given, else the preset's value for the imitable teacher: a
+        preset's teacher memory or view yields to a teacher without one (asked for, an error)."""
+        value = getattr(args, name)
+        return value if value is not None or teacher_mode != "imitable" else preset.get(name)
+
     beta = (
         BetaSchedule(kind="constant", start=args.beta_decay)
         if args.beta == "constant"
@@ -312,8 +313,8 @@ def build_config(args: TrainArgs):
             teacher_mode=teacher_mode,
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
-            teacher_memory_tics=teacher_memory_tics,
-            teacher_view_degrees=args.teacher_view_degrees,
+            teacher_memory_tics=imitable_option("teacher_memory_tics"),
+            teacher_view_degrees=imitable_option("teacher_view_degrees"),
             teacher_hurt_turn_tics=chosen("teacher_hurt_turn_tics", 0),
             eval_every=args.eval_every or preset.get("eval_every", 2),
             eval_episodes=args.eval_episodes,
