@@ -27,6 +27,9 @@ TEACHERS: dict[str, str] = {
 }
 """Scenario name -> ``module:class`` of its teacher."""
 
+IMITABLE_OPTIONS = ("memory_tics", "view_degrees", "hurt_turn_tics")
+"""Options only the imitable teachers take (each the ``--teacher-...`` flag of its name)."""
+
 
 def options(
     turning_shots: bool = True,
@@ -89,16 +92,11 @@ def make(scenario_name: str, mode: str = "omniscient", **options: Any) -> Teache
         raise UserError(f"no teacher for scenario {scenario_name!r}; teachers exist for: {known}")
     if mode not in MODES:
         raise UserError(f"unknown teacher mode {mode!r}; known modes: {', '.join(MODES)}")
-    if "memory_tics" in options and mode != "imitable":
-        raise UserError("memory_tics (--teacher-memory-tics) is an option of the imitable teacher")
-    if "view_degrees" in options and mode != "imitable":
-        raise UserError(
-            "view_degrees (--teacher-view-degrees) is an option of the imitable teacher"
-        )
-    if "hurt_turn_tics" in options and mode != "imitable":
-        raise UserError(
-            "hurt_turn_tics (--teacher-hurt-turn-tics) is an option of the imitable teacher"
-        )
+    if mode != "imitable":
+        for name in IMITABLE_OPTIONS:
+            if name in options:
+                flag = "--teacher-" + name.replace("_", "-")
+                raise UserError(f"{name} ({flag}) is an option of the imitable teacher")
     import importlib
 
     module_name, class_name = TEACHERS[spec.name].split(":")
