@@ -59,6 +59,10 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     # labelled by a teacher that forgets sooner, weighted where its choice matters, 52 tics seen
     assert (cover.teacher_memory_tics, cover.label_weighting) == (40, "spread")
     assert cover.env.frame_stack_dilation == 3
+    # student and teacher see 120 degrees: fireballs 45-60 degrees off the heading are in view
+    assert (cover.env.field_of_view, cover.teacher_view_degrees) == (120.0, None)
+    narrow = build_config(TrainArgs(scenario="take_cover", field_of_view=90.0))
+    assert narrow.env.field_of_view == 90.0
     corridor = build_config(TrainArgs(scenario="deadly_corridor"))
     assert (corridor.mode, corridor.teacher_mode) == ("dagger", "imitable")
     assert (corridor.frames, corridor.episodes_per_iteration, corridor.steps_per_iteration) == (
