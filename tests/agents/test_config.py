@@ -56,6 +56,7 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     # its room is a mirror image of itself: the symmetric policy is evaluated and exported
     assert (cover.symmetric_evaluation, cover.student.symmetric_policy) == (True, False)
     assert (cover.env.width, cover.eval_every, cover.episodes_per_iteration) == (160, 2, 4)
+    assert cover.steps_per_iteration == 1500
     # labelled by a teacher that forgets sooner, weighted where its choice matters, 52 tics seen
     assert (cover.teacher_memory_tics, cover.label_weighting) == (40, "spread")
     assert cover.env.frame_stack_dilation == 3
