@@ -121,9 +121,9 @@ timeout in 39 of 40 episodes (23 of 40 at 90 degrees; fireballs 45-60 degrees of
 it), and its students reached 33.1% of the shipped teacher at 100k frames over 3 seeds, ahead on
 every seed of the 90-degree preset (16.5%), and 46.5% at 300k. 1,500 optimizer steps a round
 instead of 600 (its rounds hold long episodes) reached that 46.5% already at 100k, ahead on every
-seed of 600 steps at 100k (held out on seeds 1000..1019: +29%, and 11% behind 600 steps at 300k);
-not on course for 90%. health_gathering_supreme and deadly_corridor use the recipe with the
-iteration sizes measured there (deadly_corridor, whose
+seed of 600 steps at 100k (held out on seeds 1000..1019: +29%, and 11% behind 600 steps at 300k),
+and 46.0% at 300k (last iterates 50.9%); not on course for 90%. health_gathering_supreme and
+deadly_corridor use the recipe with the iteration sizes measured there (deadly_corridor, whose
 episodes last ~85 steps: 16 episodes a round) and images shifted by up to 4 pixels (deadly_corridor:
 94.6% chosen on validation and 102.3% for the last iterates at 260k over 3 seeds, against 67.4% and
 70.2% without the shifts). Supreme's student is a GRU with the goal-sector head and no mirrored
