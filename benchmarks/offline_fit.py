@@ -13,6 +13,7 @@ and decisive states, where on take_cover a policy's survival is decided
     .venv/bin/python -m benchmarks.offline_fit --train RUN_A --test RUN_B RUN_C
     .venv/bin/python -m benchmarks.offline_fit --train RUN_A --test RUN_B --stem-filters 32 \\
         --dilated-filters 32 --bottleneck-filters 16 --dense-units 256
+    .venv/bin/python -m benchmarks.offline_fit --train RUN_A --test RUN_B --width 160  # runs at 320
 
 The runs must share the observation and the actions (one scenario, one env config), and
 should come from different training seeds: runs of one seed start their episodes on the same
@@ -62,6 +63,10 @@ class BenchArgs:
     weight_decay: float = 0.0
     """Decoupled weight decay of Adam (AdamW's, per unit of learning rate; 0: none, as in
     ``doomgps train``): a regulariser against memorising the training rows."""
+    width: int | None = None
+    """Resize every observation, trained on and tested, to this many columns (OpenCV's area
+    interpolation, the height kept) before the student sees it: an input resolution screened
+    on the very states and labels of the runs (default: the runs' own width)."""
     report_every: int = 0
     """Every this many steps, print the decisive agreement on each tested set so far (a fit
     curve that tells a student still learning from one that has stopped); 0: only at the end."""
@@ -77,6 +82,28 @@ def load_rows(run_dir: Path) -> dict[str, np.ndarray]:
     if not dataset.shards():
         raise UserError(f"{run_dir}: no dataset shards (not a training run?)")
     return dataset.load()
+
+
+def resize_observations(observations: np.ndarray, width: int) -> np.ndarray:
+    """Stacked uint8 ``(N, H, W, C)`` frames resized to ``width`` columns, as the env resizes
+    its render (``cv2.INTER_AREA``): halving the width averages each pair of columns.
+
+    Raises:
+        UserError: ``width`` below 1.
+    """
+    import cv2
+
+    from core.errors import UserError
+
+    if width < 1:
+        raise UserError(f"--width must be >= 1, got {width}")
+    n, height, _, channels = observations.shape
+    resized = np.empty((n, height, width, channels), np.uint8)
+    for i, frames in enumerate(observations):
+        resized[i] = cv2.resize(frames, (width, height), interpolation=cv2.INTER_AREA).reshape(
+            height, width, channels
+        )
+    return resized
 
 
 def margins(scores: np.ndarray) -> np.ndarray:
@@ -112,6 +139,8 @@ def variant_config(args: BenchArgs):
     )
     training = ("label_weighting", "weight_floor", "random_shift")
     changes = {name: getattr(args, name) for name in training if getattr(args, name) is not None}
+    if args.width is not None:
+        changes["env"] = dataclasses.replace(config.env, width=args.width)
     return resolve_config(dataclasses.replace(config, student=student, **changes))
 
 
@@ -133,6 +162,8 @@ def main(args: BenchArgs) -> str:
     seed_everything(args.seed)
     rows = [load_rows(run) for run in args.train]
     pooled = {key: np.concatenate([r.pop(key) for r in rows]) for key in list(rows[0])}
+    if args.width is not None:
+        pooled["observation"] = resize_observations(pooled["observation"], args.width)
     columns = training_columns(config, pooled)
     model = build_student(config.env.observation_shape, len(spec.actions), config.student)
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
@@ -164,7 +195,10 @@ def main(args: BenchArgs) -> str:
     for run in args.test:
         data = load_rows(run)
         own = ~data["teacher"].astype(bool) & (data["iteration"] >= 1)
-        tested.append((run.name, {key: value[own] for key, value in data.items()}))
+        data = {key: value[own] for key, value in data.items()}
+        if args.width is not None:
+            data["observation"] = resize_observations(data["observation"], args.width)
+        tested.append((run.name, data))
     teacher = [(data["scores"].argmax(-1), margins(data["scores"])) for _, data in tested]
 
     def decisive_shares() -> str:
