@@ -235,6 +235,22 @@ def test_an_imitable_dodgers_memory_lasts_memory_tics(memory_tics, dodges):
         teachers.make("take_cover", "imitable", memory_tics=-1)
 
 
+@pytest.mark.parametrize("skip", [1, 2, 4])
+def test_a_dodger_strafes_from_a_fireball_16_tics_away_at_any_frame_skip(skip):
+    # The fireball flies at 10 units a tic straight at the player. Its horizon of 40 tics lets the
+    # dodger see that standing for one more step leaves too little time to strafe clear; a horizon
+    # of 10 steps (10 tics at frame skip 1) did not, and the dodger stood.
+    teacher = teachers.make("take_cover", "imitable")
+    teacher.reset()
+    teacher.action_scores(_state(10, (160.0 + 10 * skip, 0.0), visible=True))
+    scores = teacher.action_scores(_state(10 + skip, (160.0, 0.0), visible=True))
+    assert int(np.argmax(scores)) != teacher.action("NOOP")
+
+
+def test_a_dodgers_horizon_is_40_tics_or_10_steps_at_large_frame_skips():
+    assert [dodger.horizon_tics(skip) for skip in (1, 2, 4, 8)] == [40, 40, 40, 80]
+
+
 @pytest.mark.parametrize("view_degrees, dodges", [(None, True), (130.0, True), (90.0, False)])
 def test_an_imitable_dodger_ignores_a_fireball_on_screen_beyond_its_view(view_degrees, dodges):
     # A wide screen shows the fireball 60 degrees right of the player's heading.
