@@ -133,6 +133,8 @@ def variant_config(args: BenchArgs):
         raise UserError("benchmarks.offline_fit screens feed-forward students only")
     if not args.weight_decay >= 0.0:
         raise UserError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    if args.width is not None and args.width < 1:
+        raise UserError(f"--width must be >= 1, got {args.width}")
     student = dataclasses.replace(
         config.student,
         **{name: getattr(args, name) for name in SIZE_FIELDS if getattr(args, name) is not None},

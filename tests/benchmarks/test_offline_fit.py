@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from benchmarks.offline_fit import agreement_by_margin, margins, resize_observations
+from agents.config import GPSConfig
+from benchmarks.offline_fit import (
+    BenchArgs,
+    agreement_by_margin,
+    margins,
+    resize_observations,
+    variant_config,
+)
 from core.errors import UserError
+from core.run_dir import save_config
 
 
 def test_halving_the_width_averages_each_pair_of_columns_in_every_stacked_frame() -> None:
@@ -28,6 +38,14 @@ def test_a_one_pixel_fireball_survives_halving_at_half_its_contrast() -> None:
 def test_a_width_of_zero_is_refused() -> None:
     with pytest.raises(UserError, match="--width"):
         resize_observations(np.zeros((1, 2, 2, 1), np.uint8), 0)
+
+
+def test_a_width_of_zero_is_refused_before_any_dataset_loads(tmp_path) -> None:
+    save_config(tmp_path, GPSConfig(scenario="take_cover"))  # a run with no dataset at all
+    args = BenchArgs(train=(tmp_path,), test=(tmp_path,), width=0)
+    with pytest.raises(UserError, match="--width must be >= 1"):
+        variant_config(args)
+    assert variant_config(dataclasses.replace(args, width=80)).env.width == 80
 
 
 def test_agreement_is_reported_per_margin_band_and_over_the_decisive_rows() -> None:
