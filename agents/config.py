@@ -104,6 +104,9 @@ class GPSConfig:
     centre_band: float = 0.0
     """take_cover's dodger: when calm and farther than this (map units) from the middle of the
     room, it strafes back toward the middle (0: off; only near-ties between strafes lean there)"""
+    early_dodge: bool = False
+    """take_cover's dodger: standing is scored as standing for the whole horizon, so it strafes
+    as soon as a fireball would hit it (off: at the last step that gets it clear)"""
     teacher_memory_tics: int | None = None
     """the imitable dodger's and gatherer's memory of what they saw on screen, in tics (None:
     the teacher's own, 105 on take_cover and 140 on the health scenarios)"""
@@ -211,6 +214,7 @@ def teacher_options(config: GPSConfig) -> dict[str, Any]:
         memory_tics=config.teacher_memory_tics,
         hurt_turn_tics=config.teacher_hurt_turn_tics,
         view_degrees=config.teacher_view_degrees,
+        early_dodge=config.early_dodge,
     )
 
 

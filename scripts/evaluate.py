@@ -34,6 +34,9 @@ class EvalArgs:
     centre_band: float = 0.0
     """For `--policy teacher` on take_cover: when calm and farther than this from the middle of
     the room, the teacher walks back toward it (see `doomgps train --centre-band`)."""
+    early_dodge: bool = False
+    """For `--policy teacher` on take_cover: it strafes as soon as standing would be hit (see
+    `doomgps train --early-dodge`)."""
     teacher_memory_tics: int | None = None
     """For `--policy teacher --teacher-mode imitable` on take_cover and the health scenarios:
     how long (tics) it remembers what it saw on screen. Default: the teacher's own."""
@@ -105,6 +108,7 @@ def main(argv: list[str]) -> int:
         centre_band=args.centre_band,
         memory_tics=args.teacher_memory_tics,
         view_degrees=args.teacher_view_degrees,
+        early_dodge=args.early_dodge,
     )
     actor, env_config = load_policy(
         args.policy,

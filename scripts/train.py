@@ -110,6 +110,10 @@ class TrainArgs:
     """take_cover's teacher: when calm and farther than this (map units; the room is 736 wide)
     from the middle of the room, it strafes back toward the middle instead of standing where a
     dodge left it (0: off). Default: the scenario's preset (0)."""
+    early_dodge: bool | None = None
+    """take_cover's teacher: standing is scored as standing for the whole horizon (40 tics), so
+    it strafes as soon as a fireball would hit it, instead of at the last step that gets it clear
+    (more decisive labels). Default: the scenario's preset (off)."""
     teacher_memory_tics: int | None = None
     """The imitable teacher of take_cover and the health scenarios: how long (tics) it remembers
     what it saw on screen (0: only what is on screen now). Default: the scenario's preset (40 on
@@ -313,6 +317,7 @@ def build_config(args: TrainArgs):
             teacher_mode=teacher_mode,
             turning_shots=chosen("turning_shots", True),
             centre_band=chosen("centre_band", 0.0),
+            early_dodge=chosen("early_dodge", False),
             teacher_memory_tics=imitable_option("teacher_memory_tics"),
             teacher_view_degrees=imitable_option("teacher_view_degrees"),
             teacher_hurt_turn_tics=chosen("teacher_hurt_turn_tics", 0),

@@ -37,6 +37,7 @@ def options(
     memory_tics: int | None = None,
     hurt_turn_tics: int = 0,
     view_degrees: float | None = None,
+    early_dodge: bool = False,
 ) -> dict[str, Any]:
     """The keyword options for :func:`make` that differ from the teachers' defaults, and only
     those, so a scenario whose teacher lacks an option is unaffected while it keeps its default.
@@ -53,6 +54,8 @@ def options(
             :class:`~teachers.shooter.ShooterTeacher`; 0: off).
         view_degrees: the imitable dodger sees only what lies within this horizontal view of
             the screen (see :class:`~teachers.dodger.DodgerTeacher`; ``None``: all of it).
+        early_dodge: take_cover's dodger strafes as soon as standing would be hit within its
+            horizon (see :class:`~teachers.dodger.DodgerTeacher`).
     """
     chosen: dict[str, Any] = {}
     if not turning_shots:
@@ -65,6 +68,8 @@ def options(
         chosen["hurt_turn_tics"] = hurt_turn_tics
     if view_degrees is not None:
         chosen["view_degrees"] = view_degrees
+    if early_dodge:
+        chosen["early_dodge"] = True
     return chosen
 
 

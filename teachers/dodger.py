@@ -63,6 +63,12 @@ class DodgerTeacher(Teacher):
             view (degrees, centred on the player's heading), so that it plays as it would on a
             narrower screen while its student sees a wider one (``--field-of-view``); ``None``:
             the whole screen.
+        early_dodge: standing is scored only as standing for the whole horizon, so the teacher
+            strafes as soon as a fireball's track would hit it within :data:`HORIZON_TICS`;
+            off, it stands while "stand now, strafe later" is still as safe, and dodges at the
+            last step that gets it clear. On take_cover's imitable teacher (seeds 0..19, 4
+            episodes): 19.5% of the labels are decisive (a margin of 0.05 or more) instead of
+            7.8%, at the same survival (``docs/teachers.md``).
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class DodgerTeacher(Teacher):
         centre_band: float = 0.0,
         memory_tics: int = MEMORY_TICS,
         view_degrees: float | None = None,
+        early_dodge: bool = False,
     ) -> None:
         super().__init__(spec, mode)
         if view_degrees is not None and not 0.0 < view_degrees < 180.0:
@@ -83,11 +90,13 @@ class DodgerTeacher(Teacher):
             raise UserError(f"memory_tics must be >= 0 (0: no memory), got {memory_tics}")
         self.centre_band = float(centre_band)
         self.memory_tics = int(memory_tics)
+        self.early_dodge = bool(early_dodge)
         names = self.action_names
         self._dir = np.array(
             [1.0 if "MOVE_LEFT" in n else -1.0 if "MOVE_RIGHT" in n else 0.0 for n in names]
         )
         self._left, self._right = self.action("MOVE_LEFT"), self.action("MOVE_RIGHT")
+        self._stand = self.action("NOOP")
         self._tables: dict[int, tuple[np.ndarray, ...]] = {}
         self.reset()
 
@@ -222,6 +231,8 @@ class DodgerTeacher(Teacher):
             danger = (peak - gap).max(axis=-1)
             cost += np.exp(danger).sum(axis=-1)
         cost += still
+        if self.early_dodge:
+            cost[self._stand, :] = cost[self._stand, self._stand]
         # No wall on either side (an open test map): no middle to prefer.
         centre = 0.0 if math.isinf(lo) and math.isinf(hi) else 0.5 * (lo + hi)
         return tie_broken_scores(cost, self._left, self._right, centre, self.centre_band)

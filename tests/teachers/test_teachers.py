@@ -247,6 +247,23 @@ def test_a_dodger_strafes_from_a_fireball_16_tics_away_at_any_frame_skip(skip):
     assert int(np.argmax(scores)) != teacher.action("NOOP")
 
 
+def test_an_early_dodger_strafes_from_a_fireball_the_default_dodger_waits_for():
+    # 25 tics away: standing one more step still leaves time to strafe clear, so the default
+    # dodger stands; the early one scores standing as standing for its whole horizon.
+    late = teachers.make("take_cover", "imitable")
+    early = teachers.make("take_cover", "imitable", **teachers.options(early_dodge=True))
+    moves = []
+    for teacher in (late, early):
+        teacher.reset()
+        teacher.action_scores(_state(10, (290.0, 0.0), visible=True))
+        scores = teacher.action_scores(_state(14, (250.0, 0.0), visible=True))
+        moves.append(int(np.argmax(scores)) != teacher.action("NOOP"))
+    assert moves == [False, True]
+    calm = _state(14, (250.0, 0.0), visible=False)  # nothing seen: both stand
+    early.reset()
+    assert int(np.argmax(early.action_scores(calm))) == early.action("NOOP")
+
+
 def test_a_dodgers_horizon_is_40_tics_or_10_steps_at_large_frame_skips():
     assert [dodger.horizon_tics(skip) for skip in (1, 2, 4, 8)] == [40, 40, 40, 80]
 
