@@ -57,6 +57,11 @@ class BenchArgs:
     """``--policy``: the shadowing dodger sees only the fireballs within this horizontal view
     (degrees). Default: for a student, that of the teacher it was trained with (``doomgps train
     --teacher-view-degrees``), else the whole screen."""
+    early_dodge: bool | None = None
+    """``--policy``: the shadowing dodger strafes as soon as standing would be hit within its
+    horizon (``doomgps train --early-dodge``); with ``--policy teacher`` the dodger that acts
+    does too, so the table shows how many of its own states are decisive. Default: for a
+    student, as the teacher it was trained with, else off."""
     memory_tics: tuple[int, ...] = ()
     """Instead: play the teacher with each of these memories (tics; its default is 105)."""
     reach: tuple[float, ...] = ()
@@ -249,6 +254,17 @@ def shadow_limits(args: BenchArgs) -> tuple[int | None, float | None]:
     return memory_tics, view_degrees
 
 
+def shadow_early_dodge(args: BenchArgs) -> bool:
+    """Whether the shadowing dodger dodges early: the flag where given, else, for a student, as
+    the teacher it was trained with (``doomgps train --early-dodge``)."""
+    if args.early_dodge is not None or args.policy in ("teacher", "random"):
+        return bool(args.early_dodge)
+    from agents.student_actor import find_run_dir
+    from core.run_dir import load_config_dict
+
+    return bool(load_config_dict(find_run_dir(args.policy)[0]).get("early_dodge", False))
+
+
 def main(args: BenchArgs) -> str:
     """Runs the diagnosis (or the teacher's sweeps) and returns the markdown it printed."""
     import teachers
@@ -277,9 +293,15 @@ def main(args: BenchArgs) -> str:
     else:
         spec = get_spec("take_cover")
         num_envs = min(2, args.episodes)
-        actor, env_config = load_policy(args.policy, spec, num_envs, teacher_mode="imitable")
+        early_dodge = shadow_early_dodge(args)
+        acting = teachers.options(early_dodge=early_dodge) if args.policy == "teacher" else {}
+        actor, env_config = load_policy(
+            args.policy, spec, num_envs, teacher_mode="imitable", **acting
+        )
         memory_tics, view_degrees = shadow_limits(args)
-        options = teachers.options(memory_tics=memory_tics, view_degrees=view_degrees)
+        options = teachers.options(
+            memory_tics=memory_tics, view_degrees=view_degrees, early_dodge=early_dodge
+        )
         shadowed = DodgerShadow(actor, num_envs, **options)
         results = evaluate(
             spec,

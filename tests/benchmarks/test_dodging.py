@@ -12,7 +12,14 @@ from agents.actors import RandomActor
 from agents.evaluation import evaluate
 from agents.student import StudentConfig, build_student
 from agents.student_actor import StudentActor
-from benchmarks.dodging import BenchArgs, DodgerShadow, Visit, agreement_table, shadow_limits
+from benchmarks.dodging import (
+    BenchArgs,
+    DodgerShadow,
+    Visit,
+    agreement_table,
+    shadow_early_dodge,
+    shadow_limits,
+)
 from envs.config import EnvConfig
 from envs.registry import get_spec
 
@@ -76,6 +83,7 @@ def test_the_shadow_keeps_the_probabilities_a_student_chose_from() -> None:
 
 
 def _run_dir(tmp_path: Path, **config) -> str:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "config.json").write_text(json.dumps({"scenario": "take_cover", **config}))
     return str(tmp_path)
 
@@ -98,3 +106,13 @@ def test_the_shadow_keeps_the_dodgers_own_limits_for_the_teacher_and_omniscient_
     assert shadow_limits(BenchArgs(policy=run)) == (None, None)
     assert shadow_limits(BenchArgs(policy="teacher")) == (None, None)
     assert shadow_limits(BenchArgs(policy="teacher", shadow_view_degrees=90.0)) == (None, 90.0)
+
+
+def test_a_students_shadow_dodges_early_as_the_teacher_it_was_trained_with(tmp_path: Path) -> None:
+    early = _run_dir(tmp_path / "early", teacher_mode="imitable", early_dodge=True)
+    assert shadow_early_dodge(BenchArgs(policy=early)) is True
+    assert shadow_early_dodge(BenchArgs(policy=early, early_dodge=False)) is False
+    before = _run_dir(tmp_path / "before", teacher_mode="imitable")  # a run from before the flag
+    assert shadow_early_dodge(BenchArgs(policy=before)) is False
+    assert shadow_early_dodge(BenchArgs(policy="teacher")) is False
+    assert shadow_early_dodge(BenchArgs(policy="teacher", early_dodge=True)) is True
