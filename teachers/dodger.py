@@ -27,8 +27,9 @@ MISSILE_RADIUS = 6.0
 MARGIN = 8.0
 HORIZON_TICS = 40
 """How far ahead (engine tics) the actions are scored, whatever the frame skip: 10 steps at the
-default frame skip 4. At frame skip 2 a horizon of 10 steps (20 tics) saw fireballs too late: the
-imitable teacher scored 6,210.20 on take_cover seeds 0..19 against 10,309.90 at frame skip 4."""
+default frame skip 4. With a horizon of 10 steps (20 tics at frame skip 2) take_cover's preset
+teacher (imitable, 120 degrees, 40 tics of memory) scored 6,210.20 on seeds 0..19 at frame skip
+2; with 40 tics it scores 9,885.20 there, and 10,309.90 at frame skip 4 (``docs/teachers.md``)."""
 MIN_HORIZON_STEPS = 10
 """At frame skips above 4 the horizon is this many steps (longer than :data:`HORIZON_TICS`)."""
 MEMORY_TICS = 105
@@ -64,7 +65,8 @@ class DodgerTeacher(Teacher):
             narrower screen while its student sees a wider one (``--field-of-view``); ``None``:
             the whole screen.
         early_dodge: standing is scored only as standing for the whole horizon, so the teacher
-            strafes as soon as a fireball's track would hit it within :data:`HORIZON_TICS`;
+            strafes as soon as a fireball's track would hit it within its horizon
+            (:func:`horizon_tics`);
             off, it stands while "stand now, strafe later" is still as safe, and dodges at the
             last step that gets it clear. 19.6% of the imitable dodger's own states are then
             decisive (a margin of 0.05 or more) instead of 7.2% (``python -m benchmarks.dodging
