@@ -235,16 +235,21 @@ def agreement_table(visits: list[Visit], decisive_margin: float) -> str:
     return "\n".join(lines)
 
 
+def _trained_config(policy: str) -> dict:
+    """The saved config of a student's run (``{}`` for ``teacher`` and ``random``)."""
+    if policy in ("teacher", "random"):
+        return {}
+    from agents.student_actor import find_run_dir
+    from core.run_dir import load_config_dict
+
+    return load_config_dict(find_run_dir(policy)[0])
+
+
 def shadow_limits(args: BenchArgs) -> tuple[int | None, float | None]:
     """The shadowing dodger's ``(memory_tics, view_degrees)``: the flags where given, else, for a
     student, those of the imitable teacher it was trained with (``None``: the dodger's own)."""
     memory_tics, view_degrees = args.shadow_memory_tics, args.shadow_view_degrees
-    if args.policy in ("teacher", "random"):
-        return memory_tics, view_degrees
-    from agents.student_actor import find_run_dir
-    from core.run_dir import load_config_dict
-
-    trained = load_config_dict(find_run_dir(args.policy)[0])
+    trained = _trained_config(args.policy)
     if trained.get("teacher_mode") != "imitable":
         return memory_tics, view_degrees
     if memory_tics is None:
@@ -257,12 +262,9 @@ def shadow_limits(args: BenchArgs) -> tuple[int | None, float | None]:
 def shadow_early_dodge(args: BenchArgs) -> bool:
     """Whether the shadowing dodger dodges early: the flag where given, else, for a student, as
     the teacher it was trained with (``doomgps train --early-dodge``)."""
-    if args.early_dodge is not None or args.policy in ("teacher", "random"):
-        return bool(args.early_dodge)
-    from agents.student_actor import find_run_dir
-    from core.run_dir import load_config_dict
-
-    return bool(load_config_dict(find_run_dir(args.policy)[0]).get("early_dodge", False))
+    if args.early_dodge is not None:
+        return args.early_dodge
+    return bool(_trained_config(args.policy).get("early_dodge", False))
 
 
 def main(args: BenchArgs) -> str:
