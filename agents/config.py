@@ -17,6 +17,7 @@ from envs.doom_env import check_field_of_view, screen_resolution
 from teachers.base import check_frame_skip
 
 Mode = Literal["gps", "dagger", "bc"]
+InitialState = Literal["zeros", "stored"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,13 @@ class GPSConfig:
     burn_in: int = 8
     """recurrent student: first steps of a sequence that only warm up the hidden state (not in
     the loss), except in an episode's first window, which starts from the true zero state"""
+    initial_state: InitialState = "zeros"
+    """recurrent student: where a training window's hidden state starts. ``zeros``: every
+    window starts from zeros, as an episode does, and its burn-in warms the state up. ``stored``
+    (R2D2's stored state): the dataset keeps the hidden state the acting student started each
+    step from (column ``hidden``), and a window starts from the one of its first step, stale by
+    the training since but from the distribution the student acts in; a mirrored window starts
+    from zeros (its stored state saw the unmirrored frames)"""
     learning_rate: float = 1e-3
     """Adam learning rate (at the start, with a decay)"""
     learning_rate_decay: DecayKind = "constant"
@@ -176,11 +184,14 @@ FIELDS = (
     "episode",
     "iteration",
     "teacher",
+    "hidden",
 )
 """Dataset columns: uint8 obs, the actions taken before it (``(N, k)``, ``-1``: none; ``k`` is
 the student's ``previous_actions``; the column exists only when ``k > 0``, so runs of students
 without an action history keep the shard layout they always had), q, teacher scores, the acting
-student's pi, aux targets, global episode id, iteration, whether the teacher took the action."""
+student's pi, aux targets, global episode id, iteration, whether the teacher took the action,
+and the hidden state a recurrent student started the step from (``(N, units)`` float16; only
+with ``initial_state="stored"``)."""
 
 
 def evaluates_symmetric(config: GPSConfig | Mapping[str, Any]) -> bool:
@@ -198,10 +209,17 @@ def sequences_per_batch(config: GPSConfig) -> int:
 
 
 def dataset_fields(config: GPSConfig) -> tuple[str, ...]:
-    """The columns a run's dataset holds (:data:`FIELDS`, less the action history if unused)."""
-    if config.student.previous_actions:
-        return FIELDS
-    return tuple(f for f in FIELDS if f != "previous_actions")
+    """The columns a run's dataset holds (:data:`FIELDS`, less the action history and the hidden
+    states where unused, so older runs keep their shard layout)."""
+    unused = set() if config.student.previous_actions else {"previous_actions"}
+    unused |= set() if stores_hidden(config) else {"hidden"}
+    return tuple(f for f in FIELDS if f not in unused)
+
+
+def stores_hidden(config: GPSConfig) -> bool:
+    """Whether the run's dataset keeps the acting student's hidden states (a recurrent student
+    whose training windows start from them, ``initial_state="stored"``)."""
+    return config.student.recurrent_units > 0 and config.initial_state == "stored"
 
 
 def teacher_options(config: GPSConfig) -> dict[str, Any]:
@@ -328,6 +346,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"
         )
+    if config.initial_state not in ("zeros", "stored"):
+        raise UserError(f"--initial-state must be zeros or stored, not {config.initial_state!r}")
+    if config.initial_state == "stored" and not config.student.recurrent_units:
+        raise UserError("--initial-state stored needs a recurrent student (--recurrent-units N)")
     if teacher_options(config):
         import teachers
 

@@ -48,6 +48,7 @@ from agents.config import (
     evaluates_symmetric,
     resolve_config,
     sequences_per_batch,
+    stores_hidden,
     teacher_options,
 )
 from agents.dataset import ShardedDataset, atomic_write_bytes
@@ -73,11 +74,13 @@ from envs.engine_state import EngineState
 def training_columns(config: GPSConfig, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What the learner trains on, from the aggregated dataset's ``arrays``: the observations,
     action histories, labels and auxiliary targets; the episode ids for a recurrent student
-    (its windows are cut at episode ends); with ``spread`` label weighting, each row's weight
+    (its windows are cut at episode ends) and, with ``initial_state="stored"``, the hidden
+    states its windows start from; with ``spread`` label weighting, each row's weight
     (:func:`agents.labels.choice_weights` of the teacher's scores); with the score regression
     (``policy_loss``), the teacher's scores."""
     columns = ("observation", "previous_actions", "label", "aux")
     columns += ("episode",) if config.student.recurrent_units > 0 else ()
+    columns += ("hidden",) if stores_hidden(config) else ()
     train = {name: arrays[name] for name in columns if name in arrays}
     if config.label_weighting == "spread":
         train["weight"] = choice_weights(arrays["scores"], config.weight_floor)
@@ -103,6 +106,9 @@ class MixedStep(NamedTuple):
     """the previous actions the student saw, ``(N, k)``"""
     goals: list[tuple[float, float] | None]
     """each teacher's :attr:`~teachers.base.Teacher.goal`"""
+    hidden: np.ndarray
+    """the hidden states the student's call started from, ``(N, units)`` (``units`` 0 for a
+    feed-forward student)"""
 
 
 class MixingActor:
@@ -154,6 +160,7 @@ class MixingActor:
     ) -> np.ndarray:
         scores = self.teacher.action_scores(states).astype(np.float32)
         history = self.student.history(len(observations))
+        hidden = self.student.hidden_state(len(observations))
         probs = self.student.probabilities(observations)
         use_teacher = self.rng.random(len(observations)) < self.beta
         actions = np.where(use_teacher, np.argmax(scores, axis=-1), self.student.choose(probs))
@@ -170,7 +177,7 @@ class MixingActor:
             actions = unfired
         self.teacher.taken(actions)
         self.student.record(actions)
-        self.last = MixedStep(scores, probs, use_teacher, history, self.teacher.goals())
+        self.last = MixedStep(scores, probs, use_teacher, history, self.teacher.goals(), hidden)
         return actions
 
 
@@ -223,6 +230,8 @@ class _Collector:
         self.rows["observation"].append(t.observations[keep])
         if "previous_actions" in self.rows:
             self.rows["previous_actions"].append(step.history[keep])
+        if "hidden" in self.rows:
+            self.rows["hidden"].append(step.hidden[keep].astype(np.float16))
         self.rows["scores"].append(step.scores[keep])
         self.rows["policy"].append(step.probabilities[keep])
         self.rows["aux"].append(

@@ -312,13 +312,16 @@ def gps_sequence_step(
     """:func:`gps_step` for a recurrent student, on a batch of sequences (a
     :class:`SwappableStream` with a ``sequence_length``): ``(B, T, ...)`` tensors and ``mask``.
 
-    Each sequence starts from a zero hidden state (it is a window of one episode; see
-    :func:`agents.dataset.episode_windows`) and runs through the network in one call; the losses
+    Each sequence (a window of one episode; see :func:`agents.dataset.episode_windows`) starts
+    from the hidden state the batch holds for its first step (``"hidden"``, ``(B, T, units)``:
+    the acting student's stored states, R2D2's stored state), or from zeros without that
+    column, and runs through the network in one call; the losses
     and metrics are the means over the steps weighted by ``mask`` (0 on burn-in steps and
     padding), so burn-in steps only warm up the state (gradients still flow through them, as in
     truncated backpropagation through time). With ``mirror``, each *sequence* is flipped with
-    probability 1/2, at every step alike, and with ``shift`` each sequence is moved by one
-    random offset at every step.
+    probability 1/2, at every step alike (a flipped sequence starts from zeros: its stored
+    state saw the unmirrored frames), and with ``shift`` each sequence is moved by one random
+    offset at every step.
 
     Returns:
         A step function returning the metrics of :func:`gps_step`.
@@ -367,6 +370,8 @@ def _imitation_step(
         scores = None
         if score_temperature > 0.0:
             scores = tf.cast(batch["scores"], tf.float32) / score_temperature
+        # a window of a recurrent student starts from its stored hidden state (else zeros)
+        initial = tf.cast(batch["hidden"][:, 0], tf.float32) if "hidden" in batch else None
         if perm is not None:
             flip = tf.random.uniform(tf.shape(labels)[:1]) < 0.5  # per sample or sequence
             if not mirror_unseen:
@@ -377,13 +382,16 @@ def _imitation_step(
             observation, labels, aux, previous = mirror_batch(
                 flip, perm, enemy_columns, observation, labels, aux, previous, goal_sectors
             )
+            if initial is not None:  # the stored state saw the unmirrored frames
+                initial = tf.where(flip[:, None], tf.zeros_like(initial), initial)
         observation = random_shift(observation, shift, sequences)
         weight = tf.reshape(tf.cast(batch["mask"], tf.float32), [-1]) if sequences else None
         label_weight = (
             tf.reshape(tf.cast(batch["weight"], tf.float32), [-1]) if "weight" in batch else None
         )
         with tf.GradientTape() as tape:
-            outputs = model(student_inputs(model, observation, previous), training=True)
+            inputs = student_inputs(model, observation, previous, initial)
+            outputs = model(inputs, training=True)
             outputs = {k: rows(v) for k, v in outputs.items() if k != "state"}
             total, metrics = _imitation_loss(
                 outputs,

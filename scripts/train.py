@@ -196,6 +196,9 @@ class TrainArgs:
     burn_in: int = 8
     """Recurrent student: first steps of a sequence that only warm up the hidden state (not in
     the loss), except in an episode's first window."""
+    initial_state: Literal["zeros", "stored"] = "zeros"
+    """Recurrent student: a training sequence's hidden state starts from zeros, or from the one
+    the acting student had at its first step, kept in the dataset (R2D2's stored state)."""
     symmetric_policy: bool | None = None
     """Act with the mean of the student's logits on the frames and on their left-right mirror
     image (actions swapped back): an exactly symmetric policy, twice the inference cost.
@@ -305,6 +308,7 @@ def build_config(args: TrainArgs):
             batch_size=args.batch_size,
             sequence_length=args.sequence_length,
             burn_in=args.burn_in,
+            initial_state=args.initial_state,
             learning_rate=args.learning_rate,
             learning_rate_decay=chosen("learning_rate_decay", "constant"),
             final_learning_rate_fraction=args.final_learning_rate_fraction,

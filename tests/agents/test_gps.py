@@ -907,3 +907,25 @@ def test_a_run_trained_without_logit_adjustment_is_evaluated_with_its_datasets_p
     assert run_command([*command, "--policy", "random"]) == 2
     assert "--logit-adjustment is for a student run" in capsys.readouterr().err
     assert run_command([*command[:-1], "-1", "--policy", str(run_dir)]) == 2
+
+
+def test_stored_initial_states_are_the_acting_students_and_need_a_recurrent_student(
+    tmp_path: Path, capsys
+) -> None:
+    from agents.dataset import ShardedDataset
+
+    args = ["--scenario", "basic", "--mode", "dagger", "--frames", "200", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "4", "--steps-per-iteration", "10", "--seed", "3"]
+    args += ["--recurrent-units", "16", "--sequence-length", "4", "--burn-in", "1"]
+    assert run_command(["train", *args, "--initial-state", "stored", "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "config.json").read_text())["initial_state"] == "stored"
+    rows = ShardedDataset(run_dir / "dataset").load()
+    hidden, episode = rows["hidden"], rows["episode"]
+    assert hidden.shape == (len(episode), 16) and hidden.dtype == np.float16
+    # an episode's first step starts from zeros; the acting student's later steps do not
+    first = np.r_[True, [e not in episode[:i] for i, e in enumerate(episode[1:], 1)]]
+    assert not hidden[first].any() and (np.abs(hidden[~first]).max(axis=1) > 0).all()
+
+    assert run_command(["train", *args[:-6], "--initial-state", "stored"]) == 2
+    assert "needs a recurrent student" in capsys.readouterr().err
