@@ -79,13 +79,17 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert feed_forward.student.recurrent_units == 0
 
 
-def test_only_a_student_with_an_action_history_adds_that_column_to_the_dataset() -> None:
+def test_only_students_that_use_them_add_the_history_and_hidden_columns_to_the_dataset() -> None:
     from agents.config import FIELDS, dataset_fields
     from scripts.train import TrainArgs, build_config
 
-    assert dataset_fields(build_config(TrainArgs())) == FIELDS
+    centre = dataset_fields(build_config(TrainArgs()))
+    assert centre == tuple(f for f in FIELDS if f != "hidden")
     plain = dataset_fields(build_config(TrainArgs(scenario="basic")))
-    assert "previous_actions" not in plain and len(plain) == len(FIELDS) - 1
+    assert "previous_actions" not in plain and len(plain) == len(FIELDS) - 2
+    zeros = build_config(TrainArgs(recurrent_units=16))
+    stored = build_config(TrainArgs(recurrent_units=16, initial_state="stored"))
+    assert dataset_fields(zeros) == centre and dataset_fields(stored) == FIELDS
     assert build_config(TrainArgs(previous_actions=0)).student.previous_actions == 0
     narrow = build_config(TrainArgs(width=80))
     assert (narrow.env.width, narrow.env.height) == (80, 60)
