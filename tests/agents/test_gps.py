@@ -515,6 +515,9 @@ def test_mixing_tells_teacher_and_student_the_actions_really_taken() -> None:
         def history(self, num_envs):
             return np.zeros((num_envs, 0), np.int32)
 
+        def hidden_state(self, num_envs):
+            return np.zeros((num_envs, 0), np.float32)
+
         def probabilities(self, observations):
             return np.array([[0.1, 0.1, 0.8]] * len(observations))  # the student's: action 2
 
@@ -550,6 +553,9 @@ def test_action_noise_replaces_that_share_of_the_actions_and_tells_both_learners
     class Student:
         def history(self, num_envs):
             return np.zeros((num_envs, 0), np.int32)
+
+        def hidden_state(self, num_envs):
+            return np.zeros((num_envs, 0), np.float32)
 
         def probabilities(self, observations):
             return np.array([[0.1, 0.1, 0.7, 0.1]] * len(observations))  # the student's: 2
@@ -604,6 +610,9 @@ def test_held_episodes_fire_no_shot_for_their_first_steps_and_the_teacher_is_tol
     class Student(Teachers):
         def history(self, num_envs):
             return np.zeros((num_envs, 0), np.int32)
+
+        def hidden_state(self, num_envs):
+            return np.zeros((num_envs, 0), np.float32)
 
         def probabilities(self, observations):
             return np.full((len(observations), 6), 1 / 6)
