@@ -89,6 +89,33 @@ def training_columns(config: GPSConfig, arrays: Mapping[str, np.ndarray]) -> dic
     return train
 
 
+def imitation_step(
+    config: GPSConfig,
+    model: Any,
+    optimizer: Any,
+    mirror: Sequence[int] | None,
+    average: Any = None,
+) -> Any:
+    """The run's optimizer step on ``model``: :func:`agents.learner.gps_sequence_step` for a
+    recurrent student, else :func:`agents.learner.gps_step`, with the config's auxiliary weight,
+    mirroring (``mirror``, a :func:`agents.learner.mirror_permutation` or ``None``), random
+    shift and policy loss, and ``average`` (a :class:`~core.averaging.WeightAverage`) if any."""
+    from agents.learner import gps_sequence_step, gps_step
+
+    make_step = gps_sequence_step if config.student.recurrent_units > 0 else gps_step
+    return make_step(
+        model,
+        optimizer,
+        config.aux_weight,
+        mirror,
+        config.student.enemy_columns,
+        average,
+        config.mirror_unseen,
+        config.random_shift,
+        config.tau if config.policy_loss == "score_regression" else 0.0,
+    )
+
+
 TRAIN_SEED_BASE = 1_000_000
 """Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
 
@@ -299,12 +326,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    from agents.learner import (
-        SwappableStream,
-        gps_sequence_step,
-        gps_step,
-        mirror_permutation,
-    )
+    from agents.learner import SwappableStream, mirror_permutation
     from agents.student import build_student
     from core.averaging import WeightAverage
     from core.hardware import describe_hardware
@@ -365,19 +387,8 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
     if config.mirror and mirror is None:
         raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
-    make_step = gps_sequence_step if recurrent else gps_step
     learner = Learner(
-        make_step(
-            model,
-            optimizer,
-            config.aux_weight,
-            mirror,
-            config.student.enemy_columns,
-            average,
-            config.mirror_unseen,
-            config.random_shift,
-            config.tau if config.policy_loss == "score_regression" else 0.0,
-        ),
+        imitation_step(config, model, optimizer, mirror, average),
         stream,
         config=TrainerConfig(
             steps=10**9, log_every=config.log_every, eval_every=0, checkpoint_every=0

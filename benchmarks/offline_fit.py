@@ -151,8 +151,8 @@ def main(args: BenchArgs) -> str:
     import keras
     import tensorflow as tf
 
-    from agents.gps import training_columns
-    from agents.learner import gps_step, mirror_permutation
+    from agents.gps import imitation_step, training_columns
+    from agents.learner import mirror_permutation
     from agents.student import build_student, policy_logits
     from agents.student_actor import symmetric_mirror
     from core.data import ArrayStream
@@ -169,18 +169,8 @@ def main(args: BenchArgs) -> str:
     columns = training_columns(config, pooled)
     model = build_student(config.env.observation_shape, len(spec.actions), config.student)
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
-    step = tf.function(
-        gps_step(
-            model,
-            keras.optimizers.Adam(config.learning_rate, weight_decay=args.weight_decay or None),
-            config.aux_weight,
-            mirror,
-            config.student.enemy_columns,
-            mirror_unseen=config.mirror_unseen,
-            shift=config.random_shift,
-            score_temperature=config.tau if config.policy_loss == "score_regression" else 0.0,
-        )
-    )
+    optimizer = keras.optimizers.Adam(config.learning_rate, weight_decay=args.weight_decay or None)
+    step = tf.function(imitation_step(config, model, optimizer, mirror))
     symmetric = symmetric_mirror(spec, True, False)
     act = tf.function(lambda obs, prev, mirror: policy_logits(model, obs, prev, mirror))
 

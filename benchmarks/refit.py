@@ -72,8 +72,8 @@ def main(args: BenchArgs) -> str:
 
     from agents.config import sequences_per_batch
     from agents.evaluation import evaluate
-    from agents.gps import training_columns
-    from agents.learner import SwappableStream, gps_sequence_step, gps_step, mirror_permutation
+    from agents.gps import imitation_step, training_columns
+    from agents.learner import SwappableStream, mirror_permutation
     from agents.student import build_student
     from agents.student_actor import StudentActor, restore_student
     from benchmarks.offline_fit import load_rows
@@ -128,16 +128,7 @@ def main(args: BenchArgs) -> str:
         batch = sequences_per_batch(config) if recurrent else config.batch_size
         stream.use(training_columns(config, rows), batch, seed=args.seed)
         mirror = mirror_permutation(spec.action_names) if config.mirror else None
-        step = (gps_sequence_step if recurrent else gps_step)(
-            model,
-            optimizer,
-            config.aux_weight,
-            mirror,
-            config.student.enemy_columns,
-            mirror_unseen=config.mirror_unseen,
-            shift=config.random_shift,
-            score_temperature=config.tau if config.policy_loss == "score_regression" else 0.0,
-        )
+        step = imitation_step(config, model, optimizer, mirror)
         started = time.perf_counter()
         trainer = TrainerConfig(steps=args.steps, log_every=args.steps)
         Learner(step, stream, config=trainer, show_progress=False).run()
