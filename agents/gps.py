@@ -89,6 +89,18 @@ def training_columns(config: GPSConfig, arrays: Mapping[str, np.ndarray]) -> dic
     return train
 
 
+def training_stream(config: GPSConfig) -> tuple[Any, int]:
+    """The learner's batch stream for the run's student and the batch size it is ``use``d with
+    (:class:`agents.learner.SwappableStream`): rows, or for a recurrent student windows of
+    episodes, ``batch_size`` frames as ``B`` sequences of ``T``."""
+    from agents.learner import SwappableStream
+
+    if config.student.recurrent_units > 0:
+        stream = SwappableStream(config.sequence_length, config.burn_in)
+        return stream, sequences_per_batch(config)
+    return SwappableStream(0, config.burn_in), config.batch_size
+
+
 def imitation_step(
     config: GPSConfig,
     model: Any,
@@ -326,7 +338,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    from agents.learner import SwappableStream, mirror_permutation
+    from agents.learner import mirror_permutation
     from agents.student import build_student
     from core.averaging import WeightAverage
     from core.hardware import describe_hardware
@@ -380,9 +392,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     if state["iteration"] == 0:
         logger.config(config)
     recurrent = config.student.recurrent_units > 0
-    # a recurrent student trains on windows of episodes: batch_size frames as B sequences of T
-    stream = SwappableStream(config.sequence_length if recurrent else 0, config.burn_in)
-    batch = sequences_per_batch(config) if recurrent else config.batch_size
+    stream, batch = training_stream(config)
     frames_per_step = batch * (config.sequence_length if recurrent else 1)
     mirror = mirror_permutation(spec.action_names) if config.mirror else None
     if config.mirror and mirror is None:

@@ -13,8 +13,8 @@ alike.
     .venv/bin/python -m benchmarks.refit --run RUN_DIR --start last --steps 1500
 
 A fresh fit far ahead of the run's iterate, where more steps from the run's weights do not close
-the gap, says the run's network lost what the data could teach it (the primacy bias of Nikishin
-et al. 2022), not that the data or the network's size fall short.
+the gap, says the run's network lost what the data could teach it (session 50: the GRU students'
+encoders had gone dormant, docs/agents.md), not that the data or the network's size fall short.
 """
 
 from __future__ import annotations
@@ -70,10 +70,9 @@ def main(args: BenchArgs) -> str:
     """Fits, plays, and returns the markdown table it printed."""
     import keras
 
-    from agents.config import sequences_per_batch
     from agents.evaluation import evaluate
-    from agents.gps import imitation_step, training_columns
-    from agents.learner import SwappableStream, mirror_permutation
+    from agents.gps import imitation_step, training_columns, training_stream
+    from agents.learner import mirror_permutation
     from agents.student import build_student
     from agents.student_actor import StudentActor, restore_student
     from benchmarks.offline_fit import load_rows
@@ -119,13 +118,11 @@ def main(args: BenchArgs) -> str:
     if args.start != "fresh":
         lines.append(f"| the run's {args.start} iterate | 0 | {size} | {live():.2f} | 0 |")
     if args.steps:
-        recurrent = config.student.recurrent_units > 0
         optimizer = wrap_optimizer(
             keras.optimizers.Adam(config.learning_rate), config.student.precision
         )
         build_optimizer(optimizer, model)
-        stream = SwappableStream(config.sequence_length if recurrent else 0, config.burn_in)
-        batch = sequences_per_batch(config) if recurrent else config.batch_size
+        stream, batch = training_stream(config)
         stream.use(training_columns(config, rows), batch, seed=args.seed)
         mirror = mirror_permutation(spec.action_names) if config.mirror else None
         step = imitation_step(config, model, optimizer, mirror)
