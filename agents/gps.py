@@ -101,6 +101,23 @@ def training_stream(config: GPSConfig) -> tuple[Any, int]:
     return SwappableStream(0, config.burn_in), config.batch_size
 
 
+DORMANCY_ROWS = 512
+"""Rows of the dataset on which ``train/dormant/*`` is measured after each round."""
+
+
+def dormancy_scalars(model: Any, train: Mapping[str, np.ndarray], seed: int) -> dict[str, float]:
+    """``train/dormant/<layer>``: the fraction of each encoder layer's units that never fire on
+    :data:`DORMANCY_ROWS` rows of ``train`` drawn with ``seed``
+    (:func:`agents.dormancy.dormant_fractions`)."""
+    from agents.dormancy import dormant_fractions
+
+    n = len(train["observation"])
+    rows = np.sort(np.random.default_rng(seed).permutation(n)[:DORMANCY_ROWS])
+    previous = train["previous_actions"][rows] if "previous_actions" in train else None
+    fractions = dormant_fractions(model, train["observation"][rows], previous)
+    return {f"train/dormant/{name}": value for name, value in fractions.items()}
+
+
 def imitation_step(
     config: GPSConfig,
     model: Any,
@@ -504,6 +521,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                     prior.assign(label_prior(train["label"], mirror))
                     adjust()
                 learner.run(until=(k + 1) * config.steps_per_iteration)
+                logger.write(dormancy_scalars(model, train, seed=k), learner.steps)
                 state["trained"] = True
                 logger.write(
                     {

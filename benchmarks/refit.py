@@ -6,7 +6,8 @@ run's *whole* dataset in one go, from fresh weights (``--start fresh``) or from 
 last or chosen iterate (``--start last`` / ``chosen``), with the run's step (its mirroring,
 label weighting, sequences for a recurrent student), and plays it live (the plain greedy policy:
 no symmetric policy, no logit adjustment) before and after. Feed-forward and recurrent students
-alike.
+alike. Each row also gives the share of the encoder's last dilated layer, bottleneck and dense
+layer that never fires on 512 of the dataset's rows (:mod:`agents.dormancy`).
 
     .venv/bin/python -m benchmarks.refit --run RUN_DIR --start last --steps 0   # the run's own
     .venv/bin/python -m benchmarks.refit --run RUN_DIR --start fresh --steps 4500
@@ -71,7 +72,7 @@ def main(args: BenchArgs) -> str:
     import keras
 
     from agents.evaluation import evaluate
-    from agents.gps import imitation_step, training_columns, training_stream
+    from agents.gps import dormancy_scalars, imitation_step, training_columns, training_stream
     from agents.learner import mirror_permutation
     from agents.student import build_student
     from agents.student_actor import StudentActor, restore_student
@@ -109,21 +110,32 @@ def main(args: BenchArgs) -> str:
         )
         return results.mean_return
 
-    lines = [
-        "| student | optimizer steps | dataset rows | live return | seconds |",
-        "|---|---:|---:|---:|---:|",
-    ]
     rows = load_rows(args.run)
     size = len(rows["label"])
+    columns = training_columns(config, rows)
+
+    def dormant() -> str:  # % of units that never fire on 512 of the dataset's rows
+        fractions = dormancy_scalars(model, columns, seed=args.seed)
+        dilated = [tag for tag in fractions if "/dilated_act" in tag][-1]
+        tags = (dilated, "train/dormant/bottleneck", "train/dormant/features")
+        return " / ".join(f"{fractions[tag]:.0%}" for tag in tags)
+
+    lines = [
+        "| student | optimizer steps | dataset rows | live return | seconds "
+        "| dormant: last dilated / bottleneck / dense |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     if args.start != "fresh":
-        lines.append(f"| the run's {args.start} iterate | 0 | {size} | {live():.2f} | 0 |")
+        lines.append(
+            f"| the run's {args.start} iterate | 0 | {size} | {live():.2f} | 0 | {dormant()} |"
+        )
     if args.steps:
         optimizer = wrap_optimizer(
             keras.optimizers.Adam(config.learning_rate), config.student.precision
         )
         build_optimizer(optimizer, model)
         stream, batch = training_stream(config)
-        stream.use(training_columns(config, rows), batch, seed=args.seed)
+        stream.use(columns, batch, seed=args.seed)
         mirror = mirror_permutation(spec.action_names) if config.mirror else None
         step = imitation_step(config, model, optimizer, mirror)
         started = time.perf_counter()
@@ -131,7 +143,10 @@ def main(args: BenchArgs) -> str:
         Learner(step, stream, config=trainer, show_progress=False).run()
         seconds = time.perf_counter() - started
         name = "fresh weights" if args.start == "fresh" else f"the run's {args.start} iterate"
-        lines.append(f"| {name}, fitted | {args.steps} | {size} | {live():.2f} | {seconds:.0f} |")
+        lines.append(
+            f"| {name}, fitted | {args.steps} | {size} | {live():.2f} | {seconds:.0f} "
+            f"| {dormant()} |"
+        )
     table = "\n".join(lines)
     print(f"{args.run} ({config.scenario}, {args.episodes} episodes from seed {args.eval_seed})")
     print(table)

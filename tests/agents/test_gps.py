@@ -792,15 +792,20 @@ def test_a_decayed_learning_rate_trains_each_iteration_at_its_frames_rate(tmp_pa
     args += ["--learning-rate-decay", "linear", "--final-learning-rate-fraction", "0.25"]
     assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
     (run_dir,) = tmp_path.iterdir()
-    logged = {}
+    logged, dormant = {}, {}
     for path in sorted((run_dir / "tb").glob("events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for value in event.summary.value:
                 if value.tag == "train/learning_rate":
                     logged[event.step] = float(tf.make_ndarray(value.tensor))
+                if value.tag == "train/dormant/bottleneck":
+                    dormant[event.step] = float(tf.make_ndarray(value.tensor))
     rates = [logged[step] for step in sorted(logged)]
     state = json.loads((run_dir / "state.json").read_text())
     assert len(rates) == state["iteration"] >= 3
+    # after each round, the fraction of the encoder's bottleneck units that never fire
+    assert sorted(dormant) == [10 * (k + 1) for k in range(state["iteration"])]
+    assert all(0.0 <= fraction <= 1.0 for fraction in dormant.values())
     # the first round trains at the rate of the frames it collected (a quarter of the budget or so)
     assert decayed_learning_rate(1e-3, "linear", 0.25, 0.5) < rates[0] < 1e-3
     assert all(a > b for a, b in itertools.pairwise(rates))

@@ -29,6 +29,10 @@ def test_a_recurrent_runs_last_iterate_is_played_then_fitted_to_its_whole_datase
     assert len(fresh) == 1 and fresh[0].startswith("| fresh weights, fitted | 30 |")
     # basic's returns lie in [-400, 100]: each row's live return is a real episode mean
     assert all(-400 <= float(row.split("|")[4]) <= 100 for row in [played, fitted, *fresh])
+    # and the share of dormant units in three encoder layers, as percentages
+    for row in [played, fitted, *fresh]:
+        shares = row.split("|")[6].split(" / ")
+        assert len(shares) == 3 and all(0 <= float(s.strip(" %")) <= 100 for s in shares)
 
 
 def test_untrained_fresh_weights_and_a_run_without_checkpoints_are_refused(tmp_path) -> None:
