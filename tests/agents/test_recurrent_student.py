@@ -321,3 +321,43 @@ def test_windows_that_start_from_stored_states_keep_the_gru_reading_what_it_saw_
     # measured: the first window right either way; steps 8-11 1.0 stored, 0.766 from zeros
     assert accuracy["stored"] == (1.0, 1.0), accuracy
     assert accuracy["zeros"][0] == 1.0 and accuracy["zeros"][1] < 0.85, accuracy
+
+
+def test_a_mirrored_window_starts_from_zeros_and_the_others_from_their_stored_state(
+    monkeypatch,
+) -> None:
+    """The stored state saw the unmirrored frames, so a flipped window must not start from it."""
+    import keras
+    import tensorflow as tf
+
+    from agents import learner
+    from core.trainer import build_optimizer
+
+    model = build_student((8, 8, 1), 3, dataclasses.replace(TINY, recurrent_units=8))
+    optimizer = keras.optimizers.Adam(1e-3)
+    build_optimizer(optimizer, model)
+    rng = np.random.default_rng(0)
+    batch = {
+        "observation": rng.integers(0, 256, (16, 3, 8, 8, 1), dtype=np.uint8),
+        "label": np.full((16, 3, 3), 1 / 3, np.float32),
+        "aux": np.zeros((16, 3, 4), np.int8),
+        "mask": np.ones((16, 3), np.float32),
+        "hidden": (rng.random((16, 3, 8)) + 0.5).astype(np.float16),  # never zero
+    }
+    called = []
+    original = learner.student_inputs
+
+    def recording(model, observation, previous=None, state=None):
+        called.append((np.asarray(observation), np.asarray(state)))
+        return original(model, observation, previous, state)
+
+    monkeypatch.setattr(learner, "student_inputs", recording)
+    tf.random.set_seed(0)
+    learner.gps_sequence_step(model, optimizer, mirror=[0, 2, 1])(batch)
+    ((observation, state),) = called
+    pairs = list(zip(observation, batch["observation"], strict=True))
+    flipped = np.array([np.array_equal(o, b[:, :, ::-1]) for o, b in pairs])  # width reversed
+    kept = np.array([np.array_equal(o, b) for o, b in pairs])
+    assert np.all(flipped ^ kept) and 0 < flipped.sum() < 16  # each window one or the other
+    assert np.all(state[flipped] == 0.0)
+    np.testing.assert_array_equal(state[kept], batch["hidden"][kept, 0].astype(np.float32))
