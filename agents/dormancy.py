@@ -1,8 +1,10 @@
 """Dormant units: the ReLU units of a student's encoder that have stopped firing.
 
-A unit whose output is zero on every input gets no gradient and so never comes back (the
+A ReLU unit whose output is zero on every input gets no gradient and so never comes back (the
 "dormant neuron" of Sokar et al., 2023, who count a unit dormant when its mean absolute output is
-at most ``threshold`` times its layer's mean; ``threshold`` 0 counts the units that never fire).
+at most ``threshold`` times its layer's mean). With ``threshold`` 0 a unit is dormant when it is
+positive on no row: for a ReLU, dead; for a leaky ReLU (``StudentConfig.activation``), stuck on
+its small negative slope, where it still passes a gradient.
 Session 50 found the encoders of GRU students fed their previous actions dead in the first rounds
 (the 1x1 bottleneck 100% dormant, so no pixel reached the policy), while the feed-forward
 student's stayed alive (``docs/agents.md``). The loop logs these fractions as ``train/dormant/*``
@@ -38,7 +40,7 @@ def dormant_fractions(
             as sequences of one step from a zero state: its encoder reads one frame at a time).
         previous_actions: int ``(N, k)``, if the student takes an action history.
         threshold: a unit is dormant when its mean absolute output is at most this fraction of
-            the mean over its layer's units; 0 counts the units that output zero on every row.
+            the mean over its layer's units; 0: when it is positive on no row.
         batch_size: rows per forward pass.
 
     Returns:
@@ -77,7 +79,8 @@ def _fractions(
         network.input, {name: network.get_layer(name).output for name in ENCODER_LAYERS}
     )
     stack = network.get_layer("dilated")
-    sums: dict[str, np.ndarray] = {}
+    sums: dict[str, np.ndarray] = {}  # per unit: the sum of |output| over rows and positions
+    fires: dict[str, np.ndarray] = {}  # per unit: positive somewhere
     for start in range(0, len(observation), batch_size):
         rows = slice(start, start + batch_size)
         frames, history = observation[rows], None
@@ -95,13 +98,17 @@ def _fractions(
                 outputs[layer.name] = x
         outputs.update(bottleneck=out["bottleneck"], features=out["features"])
         for name, value in outputs.items():
-            value = np.abs(np.asarray(keras.ops.convert_to_numpy(value), np.float32))
-            total = value.reshape(-1, value.shape[-1]).sum(axis=0)
-            sums[name] = sums[name] + total if name in sums else total
+            value = np.asarray(keras.ops.convert_to_numpy(value), np.float32)
+            value = value.reshape(-1, value.shape[-1])
+            total, positive = np.abs(value).sum(axis=0), (value > 0).any(axis=0)
+            sums[name] = sums.get(name, 0.0) + total
+            fires[name] = fires.get(name, False) | positive
     fractions = {}
     for name, total in sums.items():
-        mean = total / len(observation)  # proportional to each unit's mean |output|
-        scale = mean.mean()
-        dormant = mean <= threshold * scale if scale > 0 else np.ones_like(mean, bool)
+        if threshold == 0.0:
+            dormant = ~fires[name]
+        else:  # each unit's mean |output| against its layer's (both over the same count)
+            scale = total.mean()
+            dormant = total <= threshold * scale if scale > 0 else np.ones_like(total, bool)
         fractions[name] = float(dormant.mean())
     return fractions

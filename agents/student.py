@@ -63,6 +63,10 @@ class StudentConfig:
     """channels of the 1x1 convolution before flattening"""
     dense_units: int = 128
     """width of the dense layer shared by all heads"""
+    activation: str = "relu"
+    """the encoder's and the dense layer's activation: ``relu``, or ``leaky_relu`` (slope 0.2
+    below zero, Keras' default), whose units cannot die: a ReLU unit that outputs zero on every
+    input gets no gradient and never comes back (:mod:`agents.dormancy`)"""
     aux_heads: bool = True
     """add the auxiliary engine-state heads (enemy visible, enemy column, health/ammo bands)"""
     enemy_columns: int = 5
@@ -224,6 +228,8 @@ def aux_targets(
 POOLINGS = ("flatten", "height_max")
 DILATED_CONVS = ("direct", "keras")
 """The values of :attr:`StudentConfig.dilated_conv`."""
+ACTIVATIONS = ("relu", "leaky_relu")
+"""The values of :attr:`StudentConfig.activation`."""
 
 
 def student_config_from_dict(values: Mapping[str, Any]) -> StudentConfig:
@@ -390,9 +396,9 @@ def build_student(
         ``member_<name>`` ``(B, K, ...)`` holds each member's own output, for their losses.
 
     Raises:
-        ValueError: an unknown ``precision``, ``dilated_conv`` or ``pooling``, a negative
-            ``previous_actions`` or ``recurrent_units``, an ``ensemble_size`` below 1 or a
-            recurrent ensemble.
+        ValueError: an unknown ``precision``, ``dilated_conv``, ``pooling`` or
+            ``activation``, a negative ``previous_actions`` or ``recurrent_units``, an
+            ``ensemble_size`` below 1 or a recurrent ensemble.
     """
     config = config or StudentConfig()
     if config.precision not in typing.get_args(Precision):
@@ -405,6 +411,8 @@ def build_student(
         )
     if config.pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, not {config.pooling!r}")
+    if config.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, not {config.activation!r}")
     if config.previous_actions < 0:
         raise ValueError("previous_actions must be >= 0")
     if config.recurrent_units < 0:
@@ -456,16 +464,19 @@ def _build_network(
         5,
         strides=config.stem_stride,
         padding="same",
-        activation="relu",
+        activation=config.activation,
         name="stem",
     )(x)
     x = dilated_conv_stack(
         config.dilated_filters,
         config.dilated_layers,
+        activation=config.activation,
         direct=config.dilated_conv == "direct",
         name="dilated",
     )(x)
-    x = keras.layers.Conv2D(config.bottleneck_filters, 1, activation="relu", name="bottleneck")(x)
+    x = keras.layers.Conv2D(
+        config.bottleneck_filters, 1, activation=config.activation, name="bottleneck"
+    )(x)
     if config.pooling == "height_max":
         x = keras.layers.MaxPooling2D((x.shape[1], 1), name="height_max")(x)
     x = keras.layers.Flatten(name="flatten")(x)
@@ -478,7 +489,9 @@ def _build_network(
         steps = MergeTime(name="merge_time_actions")(history) if recurrent else history
         actions = ActionHistory(num_actions, name="action_history")(steps)
         x = keras.layers.Concatenate(name="with_actions")([x, actions])
-    features = keras.layers.Dense(config.dense_units, activation="relu", name="features")(x)
+    features = keras.layers.Dense(
+        config.dense_units, activation=config.activation, name="features"
+    )(x)
     outputs = {}
     if recurrent:
         state = keras.Input((config.recurrent_units,), dtype="float32", name="state")

@@ -55,6 +55,8 @@ class BenchArgs:
     dilated_filters: int | None = None
     bottleneck_filters: int | None = None
     dense_units: int | None = None
+    activation: Literal["relu", "leaky_relu"] | None = None
+    """The student's activation (default: the run's; see ``doomgps train``)."""
     label_weighting: Literal["uniform", "spread"] | None = None
     """How each row's policy loss is weighted (default: the run's; see ``doomgps train``)."""
     weight_floor: float | None = None
@@ -137,7 +139,11 @@ def variant_config(args: BenchArgs):
         raise UserError(f"--width must be >= 1, got {args.width}")
     student = dataclasses.replace(
         config.student,
-        **{name: getattr(args, name) for name in SIZE_FIELDS if getattr(args, name) is not None},
+        **{
+            name: getattr(args, name)
+            for name in (*SIZE_FIELDS, "activation")
+            if getattr(args, name) is not None
+        },
     )
     training = ("label_weighting", "weight_floor", "random_shift")
     changes = {name: getattr(args, name) for name in training if getattr(args, name) is not None}

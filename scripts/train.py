@@ -237,6 +237,11 @@ class TrainArgs:
     dense_units: int | None = None
     """Width of the student's dense layer shared by all heads. Default: the scenario's preset,
     else 128."""
+    activation: Literal["relu", "leaky_relu"] | None = None
+    """The activation of the student's convolutions and dense layer: relu, or leaky_relu
+    (slope 0.2 below zero), whose units cannot die (a ReLU unit that never fires gets no
+    gradient; TensorBoard's train/dormant/* counts them). Default: the scenario's preset, else
+    relu."""
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16", "auto"] = "float32"
     """Numeric precision of the network: mixed_float16 or mixed_bfloat16 on a GPU,
     mixed_bfloat16 on a CPU with bfloat16 instructions (AVX512-BF16, AMX), where its training
@@ -348,6 +353,7 @@ def build_config(args: TrainArgs):
                 dilated_filters=chosen("dilated_filters", 16),
                 bottleneck_filters=chosen("bottleneck_filters", 8),
                 dense_units=chosen("dense_units", 128),
+                activation=chosen("activation", "relu"),
             ),
             env=EnvConfig(
                 **{

@@ -86,3 +86,12 @@ def test_a_model_without_the_students_layers_is_an_error(frames) -> None:
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
     with pytest.raises(ValueError, match="none of the student's layers"):
         dormant_fractions(model, frames)
+
+
+def test_a_leaky_unit_stuck_below_zero_counts_as_dormant(frames) -> None:
+    keras.utils.set_random_seed(0)
+    model = build_student(SHAPE, 3, StudentConfig(activation="leaky_relu"))
+    assert model.get_layer("stem").activation.__name__ == "leaky_relu"
+    assert dormant_fractions(model, frames)["bottleneck"] == 0.0
+    _silence(model, "bottleneck")  # outputs 0.2 * -1 everywhere: never positive
+    assert dormant_fractions(model, frames)["bottleneck"] == 1.0

@@ -462,6 +462,20 @@ def test_height_max_pooling_keeps_one_feature_vector_per_column() -> None:
         build_student((60, 80, 4), 6, StudentConfig(pooling="average"))
 
 
+def test_the_activation_is_relu_unless_a_leaky_relu_is_asked_for() -> None:
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).student.activation == "relu"
+    leaky = build_config(TrainArgs(scenario="take_cover", activation="leaky_relu")).student
+    model = build_student((60, 80, 4), 3, leaky)
+    dilated = model.get_layer("dilated")
+    layers = [model.get_layer(name) for name in ("stem", "bottleneck", "features")]
+    layers += [dilated.get_layer(f"dilated_act{i}") for i in range(4)]
+    assert all(layer.activation.__name__ == "leaky_relu" for layer in layers)
+    with pytest.raises(ValueError, match="activation"):
+        build_student((60, 80, 4), 3, StudentConfig(activation="tanh"))
+
+
 def test_previous_actions_are_one_hot_inputs_and_minus_one_means_none() -> None:
     from agents.student import ActionHistory, history_length, student_inputs
 
