@@ -157,7 +157,7 @@ def main(args: BenchArgs) -> str:
     import keras
     import tensorflow as tf
 
-    from agents.gps import imitation_step, training_columns
+    from agents.gps import dormancy_scalars, imitation_step, training_columns
     from agents.learner import mirror_permutation
     from agents.student import build_student, policy_logits
     from agents.student_actor import symmetric_mirror
@@ -206,6 +206,10 @@ def main(args: BenchArgs) -> str:
         ]
         return " / ".join(f"{100 * share:.1f}%" for share in shares)
 
+    def dormant() -> str:  # the share of each layer's units positive on none of 512 rows
+        fractions = dormancy_scalars(model, columns, seed=args.seed)
+        return ", ".join(f"{tag.split('/')[-1]} {v:.0%}" for tag, v in fractions.items())
+
     seconds = 0.0  # training time only, the reports left out
     stream = ArrayStream(columns, args.batch_size, seed=args.seed)
     for done in range(1, args.steps + 1):
@@ -215,13 +219,14 @@ def main(args: BenchArgs) -> str:
         if args.report_every and done % args.report_every == 0 and done < args.steps:
             print(
                 f"step {done:,} ({seconds:.0f} s): decisive agreement, plain, "
-                f"training / tested: {decisive_shares()}",
+                f"training / tested: {decisive_shares()}; dormant: {dormant()}",
                 flush=True,
             )
     bands = [f"{lo:g}-{hi:g}" for lo, hi in MARGIN_BANDS]
     lines = [
         f"{len(columns['observation'])} rows from {len(args.train)} run(s), {args.steps} steps "
         f"of {args.batch_size} in {seconds:.0f} s; {model.count_params():,} parameters",
+        f"dormant units: {dormant()}",
         "",
         "| states | policy | rows | " + " | ".join(bands) + " | decisive |",
         "|---|---|---:|" + "---:|" * (len(bands) + 1),

@@ -56,3 +56,11 @@ def test_agreement_is_reported_per_margin_band_and_over_the_decisive_rows() -> N
     shares = agreement_by_margin(best, taken, margins(scores))
     assert shares[0] == 1.0  # the near-tie band
     assert shares[-1] == pytest.approx(2 / 3)  # every row with a margin of 0.05 or more
+
+
+def test_the_screened_student_takes_the_activation_asked_for(tmp_path) -> None:
+    save_config(tmp_path, GPSConfig(scenario="take_cover"))
+    args = BenchArgs(train=(tmp_path,), test=(tmp_path,))
+    assert variant_config(args).student.activation == "relu"  # the run's
+    leaky = dataclasses.replace(args, activation="leaky_relu")
+    assert variant_config(leaky).student.activation == "leaky_relu"
