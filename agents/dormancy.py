@@ -1,14 +1,15 @@
-"""Dormant units: the ReLU units of a student's encoder that have stopped firing.
+"""Dormant units: the units of a student's encoder that have stopped firing.
 
 A ReLU unit whose output is zero on every input gets no gradient and so never comes back (the
 "dormant neuron" of Sokar et al., 2023, who count a unit dormant when its mean absolute output is
 at most ``threshold`` times its layer's mean). With ``threshold`` 0 a unit is dormant when it is
 positive on no row: for a ReLU, dead; for a leaky ReLU (``StudentConfig.activation``), stuck on
 its small negative slope, where it still passes a gradient.
+
 Session 50 found the encoders of GRU students fed their previous actions dead in the first rounds
 (the 1x1 bottleneck 100% dormant, so no pixel reached the policy), while the feed-forward
 student's stayed alive (``docs/agents.md``). The loop logs these fractions as ``train/dormant/*``
-after each round; ``benchmarks.refit`` prints them.
+after each round; ``benchmarks.refit`` and ``benchmarks.offline_fit`` print them.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ DORMANCY_ROWS = 512
 
 
 def dormancy_scalars(model: Any, train: Mapping[str, np.ndarray], seed: int) -> dict[str, float]:
-    """``train/dormant/<layer>``: the fraction of each encoder layer's units that never fire on
+    """``train/dormant/<layer>``: the fraction of each encoder layer's units positive on none of
     :data:`DORMANCY_ROWS` rows of ``train`` drawn with ``seed``
     (:func:`agents.dormancy.dormant_fractions`)."""
     from agents.dormancy import dormant_fractions
