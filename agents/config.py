@@ -164,6 +164,12 @@ class GPSConfig:
     evaluation seeds the result is reported on. 0: the result is the last iterate"""
     validation_seed: int = 100_000
     """seed of the first validation episode (far from the evaluation and training seeds)"""
+    snapshot_ensemble: int = 0
+    """> 1: the run's result (summary, SavedModel, ``doomgps eval``) is a snapshot ensemble, the
+    mean of the logits of the acting weights after each of the last this many rounds (kept in
+    ``snapshots/``), each with the logit adjustment of the labels it trained on; it is scored
+    once at the end, on the evaluation and validation seeds, and replaces the iterate chosen on
+    validation. Feed-forward students only. 0: off"""
     shard_size: int = 2048
     """rows per dataset shard"""
     log_every: int = 50
@@ -342,6 +348,12 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--ensemble-size must be at least 1")
     if config.student.ensemble_size > 1 and config.student.recurrent_units:
         raise UserError("--ensemble-size above 1 needs a feed-forward student, not a GRU")
+    if config.snapshot_ensemble < 0 or config.snapshot_ensemble == 1:
+        raise UserError("--snapshot-ensemble must be 0 (off) or at least 2 rounds")
+    if config.snapshot_ensemble and config.student.recurrent_units:
+        raise UserError("--snapshot-ensemble needs a feed-forward student, not a GRU")
+    if config.snapshot_ensemble and config.student.ensemble_size > 1:
+        raise UserError("--snapshot-ensemble and --ensemble-size above 1 do not combine")
     if config.sequence_length < 1 or not 0 <= config.burn_in < config.sequence_length:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"

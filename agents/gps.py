@@ -59,13 +59,14 @@ from agents.labels import (
     kl_divergence,
     label_prior,
     logit_adjustment,
+    mean_logit_adjustment,
     teacher_labels,
     update_eta,
 )
 from agents.rollout import Transition, run_episodes
 from agents.schedules import decayed_learning_rate
 from agents.student import aux_targets
-from agents.student_actor import StudentActor, symmetric_mirror
+from agents.student_actor import StudentActor, restore_snapshot_ensemble, symmetric_mirror
 from core.checkpoint import Checkpointer
 from core.errors import UserError
 from envs.engine_state import EngineState
@@ -429,6 +430,14 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     learner.restore()
     # the weights that act, at each evaluation that scored best on the validation seeds
     best = Checkpointer(run_dir / "best", max_to_keep=2, model=acting, **adjusting)
+    # the acting weights after each of the last rounds: the members of a snapshot ensemble
+    snapshots = (
+        Checkpointer(
+            run_dir / "snapshots", max_to_keep=config.snapshot_ensemble, model=acting, **adjusting
+        )
+        if config.snapshot_ensemble
+        else None
+    )
     dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=dataset_fields(config))
     orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
     if orphans:
@@ -522,6 +531,8 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                     adjust()
                 learner.run(until=(k + 1) * config.steps_per_iteration)
                 logger.write(dormancy_scalars(model, train, seed=k), learner.steps)
+                if snapshots is not None:
+                    snapshots.save(state["frames"])
                 state["trained"] = True
                 logger.write(
                     {
@@ -538,10 +549,32 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
             if final is None or final["frames"] != state["frames"]:
                 _evaluate_student(config, state, evaluator, vec, logger, say, best)
                 save_state()
+            if snapshots is not None and "ensemble" not in state:
+                _evaluate_ensemble(config, state, snapshots, run_dir, vec, logger, say)
+                save_state()
     finally:
         logger.close()
     selected = state.get("best")
-    if selected is not None:
+    ensemble = state.get("ensemble")
+    if ensemble is not None:  # the result: the mean logits of the last rounds' weights
+        acting, priors = restore_snapshot_ensemble(
+            [str(run_dir / c) for c in ensemble["checkpoints"]],
+            env_config.observation_shape,
+            len(spec.actions),
+            config.student,
+            bool(config.logit_adjustment),
+        )
+        evaluator = StudentActor(acting, greedy=greedy, seed=config.seed, mirror=evaluated)
+        if config.logit_adjustment:
+            evaluator.set_logit_offset(mean_logit_adjustment(priors, config.logit_adjustment))
+        say(
+            f"result: the snapshot ensemble of the last {len(ensemble['checkpoints'])} rounds "
+            f"({', '.join(f'{f:,}' for f in ensemble['member_frames'])} frames): student "
+            f"{ensemble['eval']['mean_return']:.2f} on the evaluation seeds; chosen iterate "
+            f"{(selected or state['history'][-1])['eval']['mean_return']:.2f}, last iterate "
+            f"{state['history'][-1]['eval']['mean_return']:.2f}"
+        )
+    elif selected is not None:
         best.restore(str(run_dir / selected["checkpoint"]))
         adjust()
         say(
@@ -561,11 +594,15 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         "iterations": state["iteration"],
         "optimizer_steps": learner.steps,
         "wall_seconds": round(state["wall_seconds"], 1),
-        "student": (selected or state["history"][-1])["eval"],
+        "student": (ensemble or selected or state["history"][-1])["eval"],
         "last": state["history"][-1]["eval"],
         "selected": None
         if selected is None
         else {k: selected[k] for k in ("frames", "iteration", "validation")},
+        "chosen_iterate": (selected or state["history"][-1])["eval"],
+        "snapshot_ensemble": None
+        if ensemble is None
+        else {k: ensemble[k] for k in ("member_frames", "validation") if k in ensemble},
         "teacher": state["teacher_eval"],
         "random": state["random_eval"],
         "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
@@ -713,6 +750,58 @@ def _evaluate_student(
     say(
         f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
         f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){chosen}"
+    )
+
+
+def _evaluate_ensemble(
+    config: GPSConfig,
+    state: dict[str, Any],
+    snapshots: Checkpointer,
+    run_dir: Path,
+    vec: Any,
+    logger: Any,
+    say: Any,
+) -> None:
+    """Scores the snapshot ensemble of the last rounds' weights (``snapshots``) on the
+    evaluation seeds, and on the validation seeds where the run has them, into
+    ``state["ensemble"]``."""
+    from envs.registry import get_spec
+
+    spec = get_spec(config.scenario)
+    prefixes = list(snapshots.manager.checkpoints)
+    model, priors = restore_snapshot_ensemble(
+        prefixes,
+        config.env.observation_shape,
+        len(spec.actions),
+        config.student,
+        bool(config.logit_adjustment),
+    )
+    mirror = symmetric_mirror(spec, evaluates_symmetric(config), False)
+    actor = StudentActor(model, greedy=not config.student_sampling, seed=config.seed, mirror=mirror)
+    if config.logit_adjustment:
+        actor.set_logit_offset(mean_logit_adjustment(priors, config.logit_adjustment))
+    report = summary(_play(config, actor, vec, config.eval_seed), policy="student")
+    entry = {
+        "frames": state["frames"],
+        "member_frames": [int(Path(p).name.split("-")[-1]) for p in prefixes],
+        "checkpoints": [str(Path(p).relative_to(run_dir)) for p in prefixes],
+        "eval": report,
+    }
+    scalars = {"eval/ensemble_return": report["mean_return"]}
+    validation = ""
+    if config.validation_episodes:
+        played = _play(config, actor, vec, config.validation_seed, config.validation_episodes)
+        entry["validation"] = scalars["eval/ensemble_validation_return"] = float(
+            played.returns.mean()
+        )
+        validation = f"  validation {entry['validation']:.2f}"
+    state["ensemble"] = entry
+    logger.write(scalars, state["frames"])
+    teacher = state["teacher_eval"]["mean_return"]
+    ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+    say(
+        f"eval  snapshot ensemble of {len(prefixes)}  student {report['mean_return']:.2f} "
+        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){validation}"
     )
 
 

@@ -167,3 +167,11 @@ def logit_adjustment(prior: np.ndarray, tau: float) -> np.ndarray:
         return np.zeros(prior.shape, np.float32)
     ratio = np.where(seen, prior.max() / np.where(seen, prior, 1.0), 1.0)
     return (tau * np.log(ratio)).astype(np.float32)
+
+
+def mean_logit_adjustment(priors: np.ndarray, tau: float) -> np.ndarray:
+    """:func:`logit_adjustment` of a prior ``(A,)``, or the mean of the adjustments of the rows of
+    ``(K, A)``: a snapshot ensemble's members each lean back from the labels they trained on."""
+    return np.mean([logit_adjustment(p, tau) for p in np.atleast_2d(priors)], axis=0).astype(
+        np.float32
+    )

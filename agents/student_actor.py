@@ -216,27 +216,89 @@ def find_run_dir(path: str | Path) -> tuple[Path, str | None]:
 def selected_checkpoint(run_dir: str | Path) -> str | None:
     """The checkpoint prefix of the iterate a run with validation episodes chose (the best on
     its validation seeds so far, in ``best/``), or ``None`` for a run without a choice."""
+    best = _run_state(run_dir).get("best")
+    return None if best is None else str(Path(run_dir) / best["checkpoint"])
+
+
+def _run_state(run_dir: str | Path) -> dict[str, Any]:
+    """A run's ``state.json`` (empty where there is none).
+
+    Raises:
+        UserError: the file is not a readable run state.
+    """
     state_path = Path(run_dir) / "state.json"
     if not state_path.exists():
-        return None
+        return {}
     try:
-        best = json.loads(state_path.read_text()).get("best")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        raise UserError(f"{state_path}: not a readable run state (corrupt JSON)") from None
-    return None if best is None else str(Path(run_dir) / best["checkpoint"])
+        state = json.loads(state_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        state = None
+    if not isinstance(state, dict):
+        raise UserError(f"{state_path}: not a readable run state (corrupt JSON)")
+    return state
+
+
+def snapshot_checkpoints(run_dir: str | Path) -> list[str] | None:
+    """The checkpoint prefixes of the snapshot ensemble a run with ``snapshot_ensemble`` scored
+    as its result (oldest first), or ``None`` for a run without one (yet)."""
+    ensemble = _run_state(run_dir).get("ensemble")
+    return None if ensemble is None else [str(Path(run_dir) / c) for c in ensemble["checkpoints"]]
+
+
+def restore_snapshot_ensemble(
+    prefixes: Sequence[str],
+    observation_shape: tuple[int, int, int],
+    num_actions: int,
+    student_config: Any,
+    adjusted: bool,
+) -> tuple[keras.Model, np.ndarray | None]:
+    """A snapshot ensemble: a deep-ensemble network (:func:`agents.student.build_student` with
+    ``ensemble_size = len(prefixes)``) whose member ``k`` holds the acting weights saved at
+    ``prefixes[k]``, so that it acts with the mean of their logits.
+
+    Args:
+        prefixes: checkpoint prefixes of one run's ``snapshots/``.
+        observation_shape: ``(H, W, C)`` of the run's observations.
+        num_actions: the scenario's actions.
+        student_config: the run's :class:`agents.student.StudentConfig` (one network).
+        adjusted: the snapshots hold the label prior their weights trained on (a run with
+            ``logit_adjustment``).
+
+    Returns:
+        ``(model, priors)``: ``priors`` ``(K, A)``, one row per snapshot, or ``None`` when not
+        ``adjusted``.
+
+    Raises:
+        UserError: a snapshot is missing, corrupt or does not match the network.
+    """
+    from agents.student import build_student
+    from core.checkpoint import Checkpointer
+
+    config = dataclasses.replace(student_config, ensemble_size=len(prefixes))
+    model = build_student(observation_shape, num_actions, config)
+    priors = []
+    for k, prefix in enumerate(prefixes):
+        prior = tf.Variable(tf.zeros(num_actions), trainable=False)
+        saved = {"label_prior": prior} if adjusted else {}
+        member = model.get_layer(f"member_{k}")
+        Checkpointer(Path(prefix).parent, model=member, **saved).restore(prefix)
+        priors.append(prior.numpy())
+    return model, np.stack(priors) if adjusted else None
 
 
 def restore_student(
     run_dir: str | Path, prefix: str | None = None
 ) -> tuple[keras.Model, dict[str, Any], EnvConfig, np.ndarray | None]:
     """Rebuilds a student from its run's ``config.json`` and restores the weights it acts with:
-    without ``prefix``, the iterate the run chose on its validation seeds
-    (:func:`selected_checkpoint`), else the newest checkpoint (the moving average of a run with
-    ``average_decay``, else the trained weights).
+    without ``prefix``, the run's result: its snapshot ensemble
+    (:func:`restore_snapshot_ensemble`) where it scored one, else the iterate it chose on its
+    validation seeds (:func:`selected_checkpoint`); else the newest checkpoint (the moving
+    average of a run with ``average_decay``, else the trained weights).
 
     Returns:
         ``(model, config dict, env config, label prior)``: the prior ``(A,)`` the weights
-        trained on, saved with them by a run with ``logit_adjustment`` (else ``None``).
+        trained on, saved with them by a run with ``logit_adjustment`` (else ``None``); a
+        snapshot ensemble's ``(K, A)``, one row per member.
 
     Raises:
         UserError: no checkpoint, or one that does not match the configured network.
@@ -253,6 +315,16 @@ def restore_student(
     env_config = _from_dict(EnvConfig, config["env"])
     student_config = student_config_from_dict(config["student"])
     spec = get_spec(config["scenario"])
+    snapshots = None if prefix else snapshot_checkpoints(run_dir)
+    if snapshots:
+        model, priors = restore_snapshot_ensemble(
+            snapshots,
+            env_config.observation_shape,
+            len(spec.actions),
+            student_config,
+            bool(config.get("logit_adjustment")),
+        )
+        return model, config, env_config, priors
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)
     prior = tf.Variable(tf.zeros(len(spec.actions)), trainable=False)
     saved = {"label_prior": prior} if config.get("logit_adjustment") else {}
@@ -314,7 +386,7 @@ def load_student_actor(
         UserError: not a student run, no/corrupt checkpoint, trained on another scenario, or a
             symmetric policy of a recurrent student or of actions without mirror images.
     """
-    from agents.labels import logit_adjustment as adjustment
+    from agents.labels import mean_logit_adjustment
 
     run_dir, prefix = find_run_dir(path)
     model, config, env_config, prior = restore_student(run_dir, prefix)
@@ -337,7 +409,7 @@ def load_student_actor(
             prior = dataset_label_prior(
                 run_dir, mirror_permutation(spec.action_names) if trained_mirrored else None
             )
-        offset = adjustment(prior, tau)
+        offset = mean_logit_adjustment(prior, tau)  # a snapshot ensemble's prior is (K, A)
     return StudentActor(model, greedy=True, mirror=mirror, logit_offset=offset), env_config
 
 

@@ -141,6 +141,10 @@ class TrainArgs:
     recipe, else 0)."""
     validation_seed: int = 100_000
     """Seed of the first validation episode (must not overlap the evaluation seeds)."""
+    snapshot_ensemble: int | None = None
+    """The result (summary, SavedModel, `doomgps eval`) is the mean of the logits of the acting
+    weights after each of the last this many rounds, scored at the end; it replaces the iterate
+    chosen on validation (0: off). Default: the scenario's preset (0)."""
     width: int | None = None
     """Observation width in pixels. Default: the scenario's preset (160 on defend_the_center),
     else the env's 80."""
@@ -335,6 +339,7 @@ def build_config(args: TrainArgs):
             eval_seed=args.eval_seed,
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
+            snapshot_ensemble=chosen("snapshot_ensemble", 0),
             symmetric_evaluation=symmetric_evaluation,
             logit_adjustment=chosen("logit_adjustment", 0.0),
             rollout_policy=chosen("rollout_policy", "plain"),
@@ -433,7 +438,15 @@ def main(argv: list[str]) -> int:
         f"episodes; {result['frames']:,} frames, {result['wall_seconds']:.0f} s "
         f"{machines_line(result['hardware'])}"
     )
-    if result["selected"] is not None:
+    if result["snapshot_ensemble"] is not None:
+        frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
+        print(
+            f"the student is the snapshot ensemble of the weights after the rounds ending at "
+            f"{frames} frames; the chosen iterate scored "
+            f"{result['chosen_iterate']['mean_return']:.2f}, the last "
+            f"{result['last']['mean_return']:.2f}"
+        )
+    elif result["selected"] is not None:
         print(
             f"the student is the iterate at {result['selected']['frames']:,} frames, the best "
             f"on the validation seeds; the last iterate scored {result['last']['mean_return']:.2f}"

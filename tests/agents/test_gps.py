@@ -883,6 +883,73 @@ def test_a_logit_adjusted_run_evaluates_chooses_and_exports_the_adjusted_policy(
     assert not load_student_actor(run_dir, spec, logit_adjustment=0.0)[0].logit_offset.any()
 
 
+def test_a_snapshot_ensemble_run_acts_with_the_mean_logits_of_its_last_rounds(
+    tmp_path: Path, capsys
+) -> None:
+    """``--snapshot-ensemble 2``: the last two rounds' weights are kept, each with its own
+    label prior; the run's result, its SavedModel and ``doomgps eval`` are their mean logits,
+    each member offset by the adjustment of the labels it trained on."""
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.labels import logit_adjustment
+    from agents.student import StudentConfig, build_student, policy_logits
+    from agents.student_actor import load_student_actor
+    from core.checkpoint import Checkpointer
+    from envs.config import EnvConfig
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "300", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "5", "--steps-per-iteration", "40", "--eval-every", "2"]
+    args += ["--validation-episodes", "3", "--logit-adjustment", "1", "--snapshot-ensemble", "2"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    state = json.loads((run_dir / "state.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())
+    assert state["iteration"] >= 3, "enough rounds that the oldest snapshots were dropped"
+    assert len(list((run_dir / "snapshots").glob("*.index"))) == 2
+    members = result["snapshot_ensemble"]["member_frames"]
+    assert members[0] < members[1] == result["frames"]
+    assert result["student"] == state["ensemble"]["eval"]
+    assert "the student is the snapshot ensemble of the weights after" in capsys.readouterr().out
+    spec = get_spec("basic")
+    actor, _ = load_student_actor(run_dir, spec)
+    # member k holds the weights saved after its round; the newest are the last trained
+    trained = build_student(EnvConfig().observation_shape, len(spec.actions), StudentConfig())
+    checkpointer = Checkpointer(run_dir / "checkpoints", model=trained)
+    checkpointer.checkpoint.restore(checkpointer.latest).expect_partial()
+    for a, b in zip(
+        actor.model.get_layer("member_1").get_weights(), trained.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    first = actor.model.get_layer("member_0").get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(first, trained.get_weights(), strict=True))
+    # each member's offset is that of the labels of the rounds it trained on
+    iterations = ShardedDataset(run_dir / "dataset", read_only=True).load()["iteration"]
+    rounds = state["iteration"]
+    offsets = [
+        logit_adjustment(_label_prior_of(run_dir, iterations < k), 1.0)
+        for k in (rounds - 1, rounds)
+    ]
+    np.testing.assert_allclose(actor.logit_offset, np.mean(offsets, axis=0), rtol=1e-5)
+    obs = ShardedDataset(run_dir / "dataset", read_only=True).load()["observation"][:16]
+    mean_logits = 0.5 * (
+        policy_logits(actor.model.get_layer("member_0"), obs)
+        + policy_logits(actor.model.get_layer("member_1"), obs)
+    )
+    expected = tf.nn.softmax(mean_logits + actor.logit_offset).numpy()
+    np.testing.assert_allclose(actor.probabilities(obs), expected, rtol=1e-5, atol=1e-7)
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(obs)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-7)
+    capsys.readouterr()
+    command = ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5", "--json"]
+    assert run_command(command) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+    assert run_command(["train", *args[:-1], "1", "--runs", str(tmp_path)]) == 2
+
+
 def test_evaluated_rollouts_act_with_the_adjustment_of_the_labels_trained_on_so_far(
     tmp_path: Path, rollout_offsets: list[np.ndarray]
 ) -> None:
