@@ -102,7 +102,15 @@ def main(argv: list[str]) -> int:
             f"student policy: logit-adjusted (tau {config.logit_adjustment:g}): rare labels such "
             "as firing lifted by how rarely the teacher chose them (docs/agents.md)"
         )
-    if result["selected"] is not None:
+    if result["snapshot_ensemble"] is not None:
+        frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
+        print(
+            f"student: the mean of the logits of the weights after the rounds ending at {frames} "
+            f"frames (a snapshot ensemble; the iterate chosen on validation scored "
+            f"{result['chosen_iterate']['mean_return']:.2f}, the last "
+            f"{result['last']['mean_return']:.2f})"
+        )
+    elif result["selected"] is not None:
         print(
             f"student: the iterate at {result['selected']['frames']:,} frames, the best on "
             f"{config.validation_episodes} separate validation seeds (the last iterate scored "

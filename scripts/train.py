@@ -284,6 +284,10 @@ def build_config(args: TrainArgs):
     symmetric_evaluation = chosen("symmetric_evaluation", False) and (
         args.symmetric_evaluation is not None or not recurrent_units
     )
+    # so does a preset's snapshot ensemble, and to a deep ensemble too
+    snapshot_ensemble = chosen("snapshot_ensemble", 0)
+    if args.snapshot_ensemble is None and (recurrent_units or chosen("ensemble_size", 1) > 1):
+        snapshot_ensemble = 0
     teacher_mode = chosen("teacher_mode", "omniscient")
 
     def imitable_option(name: str):
@@ -339,7 +343,7 @@ def build_config(args: TrainArgs):
             eval_seed=args.eval_seed,
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
-            snapshot_ensemble=chosen("snapshot_ensemble", 0),
+            snapshot_ensemble=snapshot_ensemble,
             symmetric_evaluation=symmetric_evaluation,
             logit_adjustment=chosen("logit_adjustment", 0.0),
             rollout_policy=chosen("rollout_policy", "plain"),

@@ -95,6 +95,23 @@ def test_only_students_that_use_them_add_the_history_and_hidden_columns_to_the_d
     assert (narrow.env.width, narrow.env.height) == (80, 60)
 
 
+def test_a_preset_s_snapshot_ensemble_yields_to_a_gru_or_a_deep_ensemble_but_asked_for_fails() -> (
+    None
+):
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs(scenario="defend_the_center")).snapshot_ensemble == 4
+    assert build_config(TrainArgs(recurrent_units=16)).snapshot_ensemble == 0
+    assert build_config(TrainArgs(ensemble_size=2)).snapshot_ensemble == 0
+    assert build_config(TrainArgs(scenario="basic", snapshot_ensemble=3)).snapshot_ensemble == 3
+    for wrong in ({"recurrent_units": 16}, {"ensemble_size": 2}):
+        with pytest.raises(UserError, match="--snapshot-ensemble"):
+            build_config(TrainArgs(snapshot_ensemble=2, **wrong))
+    with pytest.raises(UserError, match="--snapshot-ensemble must be 0"):
+        build_config(TrainArgs(snapshot_ensemble=-1))
+
+
 def test_the_recurrent_flags_reach_the_config_and_a_step_takes_batch_size_frames() -> None:
     from agents.config import sequences_per_batch
     from core.errors import UserError
