@@ -276,11 +276,16 @@ def restore_snapshot_ensemble(
 
     config = dataclasses.replace(student_config, ensemble_size=len(prefixes))
     model = build_student(observation_shape, num_actions, config)
+    # a run of one round has one snapshot: a plain network
+    members = (
+        [model]
+        if len(prefixes) == 1
+        else [model.get_layer(f"member_{k}") for k in range(len(prefixes))]
+    )
     priors = []
-    for k, prefix in enumerate(prefixes):
+    for member, prefix in zip(members, prefixes, strict=True):
         prior = tf.Variable(tf.zeros(num_actions), trainable=False)
         saved = {"label_prior": prior} if adjusted else {}
-        member = model.get_layer(f"member_{k}")
         Checkpointer(Path(prefix).parent, model=member, **saved).restore(prefix)
         priors.append(prior.numpy())
     return model, np.stack(priors) if adjusted else None
