@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     from agents.gps import run_gps
     from core.hardware import machines_line
     from core.run_dir import make_run_dir, save_config
-    from scripts.train import TrainArgs, build_config
+    from scripts.train import TrainArgs, build_config, snapshot_ensemble_line
 
     config = build_config(
         TrainArgs(
@@ -103,13 +103,7 @@ def main(argv: list[str]) -> int:
             "as firing lifted by how rarely the teacher chose them (docs/agents.md)"
         )
     if result["snapshot_ensemble"] is not None:
-        frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
-        print(
-            f"student: the mean of the logits of the weights after the rounds ending at {frames} "
-            f"frames (a snapshot ensemble; the iterate chosen on validation scored "
-            f"{result['chosen_iterate']['mean_return']:.2f}, the last "
-            f"{result['last']['mean_return']:.2f})"
-        )
+        print(f"student: {snapshot_ensemble_line(result)}")
     elif result["selected"] is not None:
         print(
             f"student: the iterate at {result['selected']['frames']:,} frames, the best on "

@@ -444,13 +444,7 @@ def main(argv: list[str]) -> int:
         f"{machines_line(result['hardware'])}"
     )
     if result["snapshot_ensemble"] is not None:
-        frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
-        print(
-            f"the student is the snapshot ensemble of the weights after the rounds ending at "
-            f"{frames} frames; the chosen iterate scored "
-            f"{result['chosen_iterate']['mean_return']:.2f}, the last "
-            f"{result['last']['mean_return']:.2f}"
-        )
+        print(f"the student is {snapshot_ensemble_line(result)}")
     elif result["selected"] is not None:
         print(
             f"the student is the iterate at {result['selected']['frames']:,} frames, the best "
@@ -461,3 +455,14 @@ def main(argv: list[str]) -> int:
         f"{result['scenario']} --policy {run_dir}"
     )
     return 0
+
+
+def snapshot_ensemble_line(result: dict) -> str:
+    """What acts in a run whose result is a snapshot ensemble, beside what would have acted."""
+    frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
+    return (
+        f"the snapshot ensemble of the weights after the rounds ending at {frames} frames (the "
+        f"mean of their logits); the iterate chosen on validation scored "
+        f"{result['chosen_iterate']['mean_return']:.2f}, the last "
+        f"{result['last']['mean_return']:.2f}"
+    )
