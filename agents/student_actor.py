@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from agents.learner import mirror_permutation
 from agents.student import (
+    StudentConfig,
     history_length,
     num_actions,
     observation_shape,
@@ -249,7 +250,7 @@ def restore_snapshot_ensemble(
     prefixes: Sequence[str],
     observation_shape: tuple[int, int, int],
     num_actions: int,
-    student_config: Any,
+    student_config: StudentConfig,
     adjusted: bool,
 ) -> tuple[keras.Model, np.ndarray | None]:
     """A snapshot ensemble: a deep-ensemble network (:func:`agents.student.build_student` with
@@ -260,7 +261,7 @@ def restore_snapshot_ensemble(
         prefixes: checkpoint prefixes of one run's ``snapshots/``.
         observation_shape: ``(H, W, C)`` of the run's observations.
         num_actions: the scenario's actions.
-        student_config: the run's :class:`agents.student.StudentConfig` (one network).
+        student_config: the run's network (one, not an ensemble).
         adjusted: the snapshots hold the label prior their weights trained on (a run with
             ``logit_adjustment``).
 
