@@ -533,6 +533,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 logger.write(dormancy_scalars(model, train, seed=k), learner.steps)
                 if snapshots is not None:
                     snapshots.save(state["frames"])
+                    state.pop("ensemble", None)  # a finished run resumed for more frames
                 state["trained"] = True
                 logger.write(
                     {

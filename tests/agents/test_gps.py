@@ -947,6 +947,11 @@ def test_a_snapshot_ensemble_run_acts_with_the_mean_logits_of_its_last_rounds(
     assert run_command(command) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["returns"] == result["student"]["returns"]
+    # resumed for more frames, the run scores the ensemble of its new last rounds
+    assert run_command(["train", "--resume", str(run_dir), "--frames", "450"]) == 0
+    longer = json.loads((run_dir / "summary.json").read_text())
+    assert longer["frames"] >= 450 > result["frames"]
+    assert longer["snapshot_ensemble"]["member_frames"][-1] == longer["frames"]
     assert run_command(["train", *args[:-1], "1", "--runs", str(tmp_path)]) == 2
 
 
