@@ -469,6 +469,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
     )
     started = time.perf_counter() - state["wall_seconds"]
+    ensemble_actor = None  # the snapshot ensemble, once built
 
     def say(text: str) -> None:
         if verbose:
@@ -551,23 +552,21 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
                 _evaluate_student(config, state, evaluator, vec, logger, say, best)
                 save_state()
             if snapshots is not None and "ensemble" not in state:
-                _evaluate_ensemble(config, state, snapshots, run_dir, vec, logger, say)
+                prefixes = list(snapshots.manager.checkpoints)
+                ensemble_actor = _ensemble_actor(config, spec, prefixes, evaluated)
+                _evaluate_ensemble(
+                    config, state, ensemble_actor, prefixes, run_dir, vec, logger, say
+                )
                 save_state()
     finally:
         logger.close()
     selected = state.get("best")
     ensemble = state.get("ensemble")
     if ensemble is not None:  # the result: the mean logits of the last rounds' weights
-        acting, priors = restore_snapshot_ensemble(
-            [str(run_dir / c) for c in ensemble["checkpoints"]],
-            env_config.observation_shape,
-            len(spec.actions),
-            config.student,
-            bool(config.logit_adjustment),
+        evaluator = ensemble_actor or _ensemble_actor(
+            config, spec, [str(run_dir / c) for c in ensemble["checkpoints"]], evaluated
         )
-        evaluator = StudentActor(acting, greedy=greedy, seed=config.seed, mirror=evaluated)
-        if config.logit_adjustment:
-            evaluator.set_logit_offset(mean_logit_adjustment(priors, config.logit_adjustment))
+        acting = evaluator.model
         say(
             f"result: the snapshot ensemble of the last {len(ensemble['checkpoints'])} rounds "
             f"({', '.join(f'{f:,}' for f in ensemble['member_frames'])} frames): student "
@@ -754,22 +753,11 @@ def _evaluate_student(
     )
 
 
-def _evaluate_ensemble(
-    config: GPSConfig,
-    state: dict[str, Any],
-    snapshots: Checkpointer,
-    run_dir: Path,
-    vec: Any,
-    logger: Any,
-    say: Any,
-) -> None:
-    """Scores the snapshot ensemble of the last rounds' weights (``snapshots``) on the
-    evaluation seeds, and on the validation seeds where the run has them, into
-    ``state["ensemble"]``."""
-    from envs.registry import get_spec
-
-    spec = get_spec(config.scenario)
-    prefixes = list(snapshots.manager.checkpoints)
+def _ensemble_actor(
+    config: GPSConfig, spec: Any, prefixes: Sequence[str], mirror: Sequence[int] | None
+) -> StudentActor:
+    """The policy a snapshot ensemble evaluates and exports: the mean logits of the weights
+    saved at ``prefixes``, offset by the mean of their logit adjustments."""
     model, priors = restore_snapshot_ensemble(
         prefixes,
         config.env.observation_shape,
@@ -777,10 +765,25 @@ def _evaluate_ensemble(
         config.student,
         bool(config.logit_adjustment),
     )
-    mirror = symmetric_mirror(spec, evaluates_symmetric(config), False)
     actor = StudentActor(model, greedy=not config.student_sampling, seed=config.seed, mirror=mirror)
     if config.logit_adjustment:
         actor.set_logit_offset(mean_logit_adjustment(priors, config.logit_adjustment))
+    return actor
+
+
+def _evaluate_ensemble(
+    config: GPSConfig,
+    state: dict[str, Any],
+    actor: StudentActor,
+    prefixes: Sequence[str],
+    run_dir: Path,
+    vec: Any,
+    logger: Any,
+    say: Any,
+) -> None:
+    """Scores the snapshot ensemble ``actor`` of the weights saved at ``prefixes`` on the
+    evaluation seeds, and on the validation seeds where the run has them, into
+    ``state["ensemble"]``."""
     report = summary(_play(config, actor, vec, config.eval_seed), policy="student")
     entry = {
         "frames": state["frames"],
