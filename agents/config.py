@@ -18,6 +18,7 @@ from teachers.base import check_frame_skip
 
 Mode = Literal["gps", "dagger", "bc"]
 InitialState = Literal["zeros", "stored"]
+SnapshotCombine = Literal["logits", "weights"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +171,10 @@ class GPSConfig:
     ``snapshots/``), each with the logit adjustment of the labels it trained on; it is scored
     once at the end, on the evaluation and validation seeds, and replaces the iterate chosen on
     validation. Feed-forward students only. 0: off"""
+    snapshot_combine: SnapshotCombine = "logits"
+    """how a snapshot ensemble acts: ``"logits"``, the mean of its members' logits (K times the
+    inference); ``"weights"``, one network holding the mean of their weights (stochastic weight
+    averaging over the last rounds: one network's inference)"""
     shard_size: int = 2048
     """rows per dataset shard"""
     log_every: int = 50
@@ -354,6 +359,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError("--snapshot-ensemble needs a feed-forward student, not a GRU")
     if config.snapshot_ensemble and config.student.ensemble_size > 1:
         raise UserError("--snapshot-ensemble and --ensemble-size above 1 do not combine")
+    if config.snapshot_combine not in ("logits", "weights"):
+        raise UserError(
+            f"--snapshot-combine must be logits or weights, got {config.snapshot_combine!r}"
+        )
     if config.sequence_length < 1 or not 0 <= config.burn_in < config.sequence_length:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"

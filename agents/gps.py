@@ -602,7 +602,7 @@ def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
         "chosen_iterate": (selected or state["history"][-1])["eval"],
         "snapshot_ensemble": None
         if ensemble is None
-        else {k: ensemble[k] for k in ("member_frames", "validation") if k in ensemble},
+        else {k: ensemble[k] for k in ("member_frames", "combine", "validation") if k in ensemble},
         "teacher": state["teacher_eval"],
         "random": state["random_eval"],
         "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
@@ -757,13 +757,15 @@ def _ensemble_actor(
     config: GPSConfig, spec: Any, prefixes: Sequence[str], mirror: Sequence[int] | None
 ) -> StudentActor:
     """The policy a snapshot ensemble evaluates and exports: the mean logits of the weights
-    saved at ``prefixes``, offset by the mean of their logit adjustments."""
+    saved at ``prefixes`` (or the network of their mean weights, ``snapshot_combine``
+    ``"weights"``), offset by the mean of their logit adjustments."""
     model, priors = restore_snapshot_ensemble(
         prefixes,
         config.env.observation_shape,
         len(spec.actions),
         config.student,
         bool(config.logit_adjustment),
+        config.snapshot_combine,
     )
     actor = StudentActor(model, greedy=not config.student_sampling, seed=config.seed, mirror=mirror)
     if config.logit_adjustment:
@@ -789,6 +791,7 @@ def _evaluate_ensemble(
         "frames": state["frames"],
         "member_frames": [int(Path(p).name.split("-")[-1]) for p in prefixes],
         "checkpoints": [str(Path(p).relative_to(run_dir)) for p in prefixes],
+        "combine": config.snapshot_combine,
         "eval": report,
     }
     scalars = {"eval/ensemble_return": report["mean_return"]}
@@ -803,8 +806,10 @@ def _evaluate_ensemble(
     logger.write(scalars, state["frames"])
     teacher = state["teacher_eval"]["mean_return"]
     ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+    combined = "mean weights" if config.snapshot_combine == "weights" else "mean logits"
     say(
-        f"eval  snapshot ensemble of {len(prefixes)}  student {report['mean_return']:.2f} "
+        f"eval  snapshot ensemble of {len(prefixes)} ({combined})  student "
+        f"{report['mean_return']:.2f} "
         f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){validation}"
     )
 

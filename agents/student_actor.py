@@ -252,10 +252,14 @@ def restore_snapshot_ensemble(
     num_actions: int,
     student_config: StudentConfig,
     adjusted: bool,
+    combine: str = "logits",
 ) -> tuple[keras.Model, np.ndarray | None]:
-    """A snapshot ensemble: a deep-ensemble network (:func:`agents.student.build_student` with
-    ``ensemble_size = len(prefixes)``) whose member ``k`` holds the acting weights saved at
-    ``prefixes[k]``, so that it acts with the mean of their logits.
+    """A snapshot ensemble of the acting weights saved at ``prefixes``.
+
+    With ``combine="logits"``, a deep-ensemble network (:func:`agents.student.build_student`
+    with ``ensemble_size = len(prefixes)``) whose member ``k`` holds the weights saved at
+    ``prefixes[k]``, so that it acts with the mean of their logits. With ``"weights"``, one
+    network holding the mean of those weights (stochastic weight averaging).
 
     Args:
         prefixes: checkpoint prefixes of one run's ``snapshots/``.
@@ -264,6 +268,7 @@ def restore_snapshot_ensemble(
         student_config: the run's network (one, not an ensemble).
         adjusted: the snapshots hold the label prior their weights trained on (a run with
             ``logit_adjustment``).
+        combine: ``"logits"`` or ``"weights"``.
 
     Returns:
         ``(model, priors)``: ``priors`` ``(K, A)``, one row per snapshot, or ``None`` when not
@@ -275,20 +280,26 @@ def restore_snapshot_ensemble(
     from agents.student import build_student
     from core.checkpoint import Checkpointer
 
-    config = dataclasses.replace(student_config, ensemble_size=len(prefixes))
-    model = build_student(observation_shape, num_actions, config)
+    averaged = combine == "weights"
+    size = 1 if averaged else len(prefixes)
+    model = build_student(
+        observation_shape, num_actions, dataclasses.replace(student_config, ensemble_size=size)
+    )
     # a run of one round has one snapshot: a plain network
     members = (
-        [model]
-        if len(prefixes) == 1
+        [model] * len(prefixes)
+        if size == 1
         else [model.get_layer(f"member_{k}") for k in range(len(prefixes))]
     )
-    priors = []
+    priors, weights = [], []
     for member, prefix in zip(members, prefixes, strict=True):
         prior = tf.Variable(tf.zeros(num_actions), trainable=False)
         saved = {"label_prior": prior} if adjusted else {}
         Checkpointer(Path(prefix).parent, model=member, **saved).restore(prefix)
         priors.append(prior.numpy())
+        weights.append(member.get_weights())
+    if averaged:
+        model.set_weights([np.mean(layer, axis=0) for layer in zip(*weights, strict=True)])
     return model, np.stack(priors) if adjusted else None
 
 
@@ -329,6 +340,7 @@ def restore_student(
             len(spec.actions),
             student_config,
             bool(config.get("logit_adjustment")),
+            config.get("snapshot_combine", "logits"),
         )
         return model, config, env_config, priors
     model = build_student(env_config.observation_shape, len(spec.actions), student_config)

@@ -146,6 +146,10 @@ class TrainArgs:
     weights after each of the last this many rounds, scored at the end; it replaces the iterate
     chosen on validation (0: off). Default: the scenario's preset (4 on defend_the_center, else
     0; 0 for a GRU or a deep ensemble)."""
+    snapshot_combine: str | None = None
+    """How the snapshot ensemble acts: logits (the mean of its members' logits, K times the
+    inference) or weights (one network holding the mean of their weights). Default: the
+    scenario's preset (logits)."""
     width: int | None = None
     """Observation width in pixels. Default: the scenario's preset (160 on defend_the_center),
     else the env's 80."""
@@ -345,6 +349,7 @@ def build_config(args: TrainArgs):
             validation_episodes=chosen("validation_episodes", 0),
             validation_seed=args.validation_seed,
             snapshot_ensemble=snapshot_ensemble,
+            snapshot_combine=chosen("snapshot_combine", "logits"),
             symmetric_evaluation=symmetric_evaluation,
             logit_adjustment=chosen("logit_adjustment", 0.0),
             rollout_policy=chosen("rollout_policy", "plain"),
@@ -459,10 +464,16 @@ def main(argv: list[str]) -> int:
 
 def snapshot_ensemble_line(result: dict) -> str:
     """What acts in a run whose result is a snapshot ensemble, beside what would have acted."""
-    frames = ", ".join(f"{f:,}" for f in result["snapshot_ensemble"]["member_frames"])
+    ensemble = result["snapshot_ensemble"]
+    frames = ", ".join(f"{f:,}" for f in ensemble["member_frames"])
+    combined = (
+        "one network of their mean weights"
+        if ensemble.get("combine") == "weights"
+        else "the mean of their logits"
+    )
     return (
-        f"the snapshot ensemble of the weights after the rounds ending at {frames} frames (the "
-        f"mean of their logits); the iterate chosen on validation scored "
+        f"the snapshot ensemble of the weights after the rounds ending at {frames} frames "
+        f"({combined}); the iterate chosen on validation scored "
         f"{result['chosen_iterate']['mean_return']:.2f}, the last "
         f"{result['last']['mean_return']:.2f}"
     )

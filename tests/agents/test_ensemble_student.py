@@ -118,3 +118,36 @@ def test_the_ensemble_flag_reaches_the_student_and_bad_sizes_are_user_errors() -
         build_config(TrainArgs(scenario="defend_the_center", ensemble_size=0))
     with pytest.raises(UserError, match="feed-forward"):
         build_config(TrainArgs(scenario="my_way_home", ensemble_size=2))
+
+
+def test_snapshots_combine_as_members_of_a_mean_logit_ensemble_or_as_one_mean_network(
+    tmp_path,
+) -> None:
+    """``restore_snapshot_ensemble``: ``"logits"`` puts snapshot k in member k; ``"weights"``
+    builds one plain network holding the mean of the snapshots' weights. Either way each
+    snapshot's label prior comes back as one row."""
+    import tensorflow as tf
+
+    from agents.student_actor import restore_snapshot_ensemble
+    from core.checkpoint import Checkpointer
+
+    config = StudentConfig(previous_actions=2, pooling="height_max")
+    saved, prefixes = [], []
+    for k in range(3):
+        snapshot = build_student((60, 80, 4), 6, config)  # a fresh initialisation each
+        prior = tf.Variable(np.full(6, k, np.float32), trainable=False)
+        checkpointer = Checkpointer(tmp_path, max_to_keep=3, model=snapshot, label_prior=prior)
+        prefixes.append(checkpointer.save(100 * (k + 1)))
+        saved.append(snapshot.get_weights())
+    ensemble, priors = restore_snapshot_ensemble(prefixes, (60, 80, 4), 6, config, True)
+    for k, weights in enumerate(saved):
+        for a, b in zip(ensemble.get_layer(f"member_{k}").get_weights(), weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+    averaged, same_priors = restore_snapshot_ensemble(
+        prefixes, (60, 80, 4), 6, config, True, combine="weights"
+    )
+    assert averaged.count_params() == build_student((60, 80, 4), 6, config).count_params()
+    for a, *layers in zip(averaged.get_weights(), *saved, strict=True):
+        np.testing.assert_allclose(a, np.mean(layers, axis=0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(priors, same_priors)
+    np.testing.assert_array_equal(priors[:, 0], [0, 1, 2])

@@ -955,6 +955,53 @@ def test_a_snapshot_ensemble_run_acts_with_the_mean_logits_of_its_last_rounds(
     assert run_command(["train", *args[:-1], "1", "--runs", str(tmp_path)]) == 2
 
 
+def test_a_weight_averaged_snapshot_run_acts_with_one_network_of_its_rounds_mean_weights(
+    tmp_path: Path, capsys
+) -> None:
+    """``--snapshot-combine weights``: the run's result, its SavedModel and ``doomgps eval`` are
+    one plain network holding the mean of the last rounds' weights (no K-fold inference)."""
+    import tensorflow as tf
+
+    from agents.dataset import ShardedDataset
+    from agents.student import StudentConfig, build_student
+    from agents.student_actor import load_student_actor
+    from core.checkpoint import Checkpointer
+    from envs.config import EnvConfig
+    from envs.registry import get_spec
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "300", "--eval-episodes", "5"]
+    args += ["--episodes-per-iteration", "5", "--steps-per-iteration", "40", "--eval-every", "3"]
+    args += ["--snapshot-ensemble", "2", "--snapshot-combine", "weights"]
+    assert run_command(["train", *args, "--runs", str(tmp_path)]) == 0
+    (run_dir,) = tmp_path.iterdir()
+    result = json.loads((run_dir / "summary.json").read_text())
+    assert result["snapshot_ensemble"]["combine"] == "weights"
+    assert "(one network of their mean weights)" in capsys.readouterr().out
+    spec = get_spec("basic")
+    actor, _ = load_student_actor(run_dir, spec)
+    assert not any(layer.name.startswith("member_") for layer in actor.model.layers)
+    snapshots = []
+    for prefix in json.loads((run_dir / "state.json").read_text())["ensemble"]["checkpoints"]:
+        snapshot = build_student(EnvConfig().observation_shape, len(spec.actions), StudentConfig())
+        Checkpointer(run_dir / "snapshots", model=snapshot).restore(str(run_dir / prefix))
+        snapshots.append(snapshot.get_weights())
+    assert len(snapshots) == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(*snapshots, strict=True))
+    for a, b, c in zip(actor.model.get_weights(), *snapshots, strict=True):
+        np.testing.assert_allclose(a, (b + c) / 2, rtol=1e-6, atol=1e-7)
+    obs = ShardedDataset(run_dir / "dataset", read_only=True).load()["observation"][:16]
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))  # kept: serve needs its variables
+    served = loaded.serve(obs)
+    np.testing.assert_allclose(
+        served["probabilities"].numpy(), actor.probabilities(obs), rtol=1e-5, atol=1e-7
+    )
+    command = ["eval", "--scenario", "basic", "--policy", str(run_dir), "--episodes", "5", "--json"]
+    assert run_command(command) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["returns"] == result["student"]["returns"]
+    assert run_command(["train", *args[:-1], "median", "--runs", str(tmp_path)]) == 2
+
+
 def test_evaluated_rollouts_act_with_the_adjustment_of_the_labels_trained_on_so_far(
     tmp_path: Path, rollout_offsets: list[np.ndarray]
 ) -> None:
