@@ -111,9 +111,10 @@ the frames of steps t, t-1, t-3 and t-7 instead of the last four (``frame_stack_
 on seeds 0-2 and 94.2% over six seeds, against 93.3% and 90.3% with consecutive frames. Its result
 is the snapshot ensemble of the last 4 rounds' weights (``snapshot_ensemble`` 4): 92.3% over six
 seeds on an AMD EPYC, where the same runs' iterates chosen on validation score 87.8% and their last
-iterates 90.4%, ahead of the chosen one on every seed (session 55). my_way_home
-uses what measured best there: offline cloning of the imitable teacher (the same teacher on that
-map) by a GRU student, the result chosen on validation episodes, 40k of its 1M-frame budget
+iterates 90.4%, ahead of the chosen one on every seed (session 55); 92.3% over twelve seeds, where
+the last 2 rounds and the mean weights of the last 4 scored less on the six fresh ones (session
+56). my_way_home uses what measured best there: offline cloning of the imitable teacher (the
+same teacher on that map) by a GRU student, the result chosen on validation episodes, 40k of its 1M-frame budget
 (DAgger's lost episodes run to the timeout and eat its frames). take_cover uses the recipe with the
 wide input, 4 episodes a round (its teacher's episodes last ~9,500 tics), an evaluation every 2
 rounds, and evaluates, chooses and exports the symmetric policy (its room is a mirror image of
