@@ -363,6 +363,10 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
         raise UserError(
             f"--snapshot-combine must be logits or weights, got {config.snapshot_combine!r}"
         )
+    if config.snapshot_combine == "weights" and not config.snapshot_ensemble:
+        raise UserError(
+            "--snapshot-combine weights needs a snapshot ensemble (--snapshot-ensemble K)"
+        )
     if config.sequence_length < 1 or not 0 <= config.burn_in < config.sequence_length:
         raise UserError(
             "--sequence-length must be at least 1 and --burn-in in [0, sequence length)"

@@ -112,6 +112,21 @@ def test_a_preset_s_snapshot_ensemble_yields_to_a_gru_or_a_deep_ensemble_but_ask
         build_config(TrainArgs(snapshot_ensemble=-1))
 
 
+def test_snapshots_combine_as_mean_logits_unless_mean_weights_are_asked_for_with_an_ensemble() -> (
+    None
+):
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs(scenario="defend_the_center")).snapshot_combine == "logits"
+    averaged = build_config(TrainArgs(scenario="defend_the_center", snapshot_combine="weights"))
+    assert (averaged.snapshot_ensemble, averaged.snapshot_combine) == (4, "weights")
+    with pytest.raises(UserError, match="needs a snapshot ensemble"):
+        build_config(TrainArgs(scenario="basic", snapshot_combine="weights"))
+    with pytest.raises(UserError, match="logits or weights"):
+        build_config(TrainArgs(scenario="defend_the_center", snapshot_combine="median"))
+
+
 def test_the_recurrent_flags_reach_the_config_and_a_step_takes_batch_size_frames() -> None:
     from agents.config import sequences_per_batch
     from core.errors import UserError
