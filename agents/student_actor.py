@@ -297,7 +297,8 @@ def restore_snapshot_ensemble(
         saved = {"label_prior": prior} if adjusted else {}
         Checkpointer(Path(prefix).parent, model=member, **saved).restore(prefix)
         priors.append(prior.numpy())
-        weights.append(member.get_weights())
+        if averaged:  # the one network is overwritten by each snapshot: keep its weights
+            weights.append(member.get_weights())
     if averaged:
         model.set_weights([np.mean(layer, axis=0) for layer in zip(*weights, strict=True)])
     return model, np.stack(priors) if adjusted else None
