@@ -353,348 +353,477 @@ def run_gps(config: GPSConfig, run_dir: str | Path, *, verbose: bool = True) -> 
 
 def _run_gps(config: GPSConfig, run_dir: Path, verbose: bool) -> dict[str, Any]:
     """The body of :func:`run_gps`, with the run directory held."""
-    import keras
-    import tensorflow as tf
-
-    from agents.learner import mirror_permutation
-    from agents.student import build_student
-    from core.averaging import WeightAverage
-    from core.hardware import describe_hardware
-    from core.logger import Logger
-    from core.precision import wrap_optimizer
-    from core.seeding import seed_everything
-    from core.trainer import Learner, TrainerConfig, build_optimizer
-    from envs.registry import get_spec
     from envs.vector import open_vector_env
 
-    config = resolve_config(config)
-    spec = get_spec(config.scenario)
-    state_path = run_dir / "state.json"
-    state: dict[str, Any] = (
-        json.loads(state_path.read_text())
-        if state_path.exists()
-        else {
-            "iteration": 0,
-            "trained": True,
-            "frames": 0,
-            "episodes": 0,
-            "shards": 0,
-            "eta": config.eta_init,
-            "wall_seconds": 0.0,
-            "history": [],
-        }
-    )
-    hardware = describe_hardware()
-    machines = state.setdefault("hardware", [])  # each machine the run ran on, in order
-    if not machines or machines[-1] != hardware:
-        machines.append(hardware)
-    seed_everything(config.seed)
-    env_config = dataclasses.replace(config.env, engine_state=True, engine_state_in_info=True)
-    model = build_student(env_config.observation_shape, len(spec.actions), config.student)
-    optimizer = wrap_optimizer(
-        keras.optimizers.Adam(config.learning_rate), config.student.precision
-    )
-    build_optimizer(optimizer, model)
-    trackables: dict[str, Any] = {"model": model, "optimizer": optimizer}
-    average = None
-    if config.average_decay:
-        twin = build_student(env_config.observation_shape, len(spec.actions), config.student)
-        average = WeightAverage(model, twin, config.average_decay)
-        trackables.update(average=twin, average_updates=average.updates)
-    acting = model if average is None else average.average
-    # post-hoc logit adjustment: the label prior the acting weights trained on, saved with them
-    prior = tf.Variable(tf.zeros(len(spec.actions)), trainable=False, name="label_prior")
-    adjusting = {"label_prior": prior} if config.logit_adjustment else {}
-    trackables.update(adjusting)
-    logger = Logger(run_dir / "tb")
-    if state["iteration"] == 0:
-        logger.config(config)
-    recurrent = config.student.recurrent_units > 0
-    stream, batch = training_stream(config)
-    frames_per_step = batch * (config.sequence_length if recurrent else 1)
-    mirror = mirror_permutation(spec.action_names) if config.mirror else None
-    if config.mirror and mirror is None:
-        raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
-    learner = Learner(
-        imitation_step(config, model, optimizer, mirror, average),
-        stream,
-        config=TrainerConfig(
-            steps=10**9, log_every=config.log_every, eval_every=0, checkpoint_every=0
-        ),
-        trackables=trackables,
-        logger=logger,
-        checkpoint_dir=run_dir / "checkpoints",
-        batch_size=frames_per_step,
-        show_progress=False,
-    )
-    learner.restore()
-    # the weights that act, at each evaluation that scored best on the validation seeds
-    best = Checkpointer(run_dir / "best", max_to_keep=2, model=acting, **adjusting)
-    # the acting weights after each of the last rounds: the members of a snapshot ensemble
-    snapshots = (
-        Checkpointer(
-            run_dir / "snapshots", max_to_keep=config.snapshot_ensemble, model=acting, **adjusting
+    run = _Run(config, run_dir, verbose)
+    try:
+        with open_vector_env(run.spec, run.config.num_envs, run.env_config) as vec:
+            run.score_baselines(vec)
+            run.alternate(vec)
+            run.finish(vec)
+    finally:
+        run.logger.close()
+    return run.result()
+
+
+class _Run:
+    """One run of the alternation in its run directory: the network, its optimizer and learner,
+    the dataset, the actors and ``state.json``, restored from the directory where it has them.
+
+    :func:`_run_gps` drives it: :meth:`score_baselines`, :meth:`alternate` (each iteration
+    :meth:`collect` then :meth:`train`, and every ``eval_every`` iterations
+    :meth:`evaluate_student`), :meth:`finish`, then :meth:`result`.
+    """
+
+    def __init__(self, config: GPSConfig, run_dir: Path, verbose: bool) -> None:
+        import keras
+        import tensorflow as tf
+
+        from agents.learner import mirror_permutation
+        from agents.student import build_student
+        from core.averaging import WeightAverage
+        from core.hardware import describe_hardware
+        from core.logger import Logger
+        from core.precision import wrap_optimizer
+        from core.seeding import seed_everything
+        from core.trainer import Learner, TrainerConfig, build_optimizer
+        from envs.registry import get_spec
+
+        self.config = config = resolve_config(config)
+        self.run_dir, self.verbose = run_dir, verbose
+        self.spec = spec = get_spec(config.scenario)
+        self.state_path = run_dir / "state.json"
+        self.state: dict[str, Any] = (
+            json.loads(self.state_path.read_text())
+            if self.state_path.exists()
+            else {
+                "iteration": 0,
+                "trained": True,
+                "frames": 0,
+                "episodes": 0,
+                "shards": 0,
+                "eta": config.eta_init,
+                "wall_seconds": 0.0,
+                "history": [],
+            }
         )
-        if config.snapshot_ensemble
-        else None
-    )
-    dataset = ShardedDataset(run_dir / "dataset", config.shard_size, fields=dataset_fields(config))
-    orphans = dataset.set_aside(state["shards"]) if "shards" in state else []
-    if orphans:
-        print(
-            f"dataset: {len(orphans)} shard(s) of an interrupted iteration set aside as "
-            f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
-            flush=True,
+        hardware = describe_hardware()
+        machines = self.state.setdefault("hardware", [])  # each machine the run ran on, in order
+        if not machines or machines[-1] != hardware:
+            machines.append(hardware)
+        seed_everything(config.seed)
+        self.env_config = dataclasses.replace(
+            config.env, engine_state=True, engine_state_in_info=True
         )
-    symmetric = symmetric_mirror(spec, config.student.symmetric_policy, recurrent)
-    evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
-    greedy = not config.student_sampling
-    # the policy evaluated, chosen and exported
-    evaluator = StudentActor(acting, greedy=greedy, seed=config.seed, mirror=evaluated)
-    # the training rollouts' student: the evaluator itself where it acts the same way, or where
-    # --rollout-policy evaluated has the teacher label the evaluated policy's states
-    student = (
-        evaluator
-        if config.rollout_policy == "evaluated"
-        or (evaluated == symmetric and not config.logit_adjustment)
-        else StudentActor(acting, greedy=greedy, seed=config.seed, mirror=symmetric)
-    )
+        shape, num_actions = self.env_config.observation_shape, len(spec.actions)
+        self.model = build_student(shape, num_actions, config.student)
+        optimizer = wrap_optimizer(
+            keras.optimizers.Adam(config.learning_rate), config.student.precision
+        )
+        build_optimizer(optimizer, self.model)
+        self.optimizer = optimizer
+        trackables: dict[str, Any] = {"model": self.model, "optimizer": optimizer}
+        average = None
+        if config.average_decay:
+            twin = build_student(shape, num_actions, config.student)
+            average = WeightAverage(self.model, twin, config.average_decay)
+            trackables.update(average=twin, average_updates=average.updates)
+        # the weights that act: the trained ones, or their Polyak average
+        self.acting = self.model if average is None else average.average
+        # post-hoc logit adjustment: the label prior the acting weights trained on, saved with them
+        self.prior = tf.Variable(tf.zeros(num_actions), trainable=False, name="label_prior")
+        adjusting = {"label_prior": self.prior} if config.logit_adjustment else {}
+        trackables.update(adjusting)
+        self.logger = Logger(run_dir / "tb")
+        if self.state["iteration"] == 0:
+            self.logger.config(config)
+        recurrent = config.student.recurrent_units > 0
+        self.stream, self.batch = training_stream(config)
+        frames_per_step = self.batch * (config.sequence_length if recurrent else 1)
+        self.mirror = mirror_permutation(spec.action_names) if config.mirror else None
+        if config.mirror and self.mirror is None:
+            raise UserError(f"--mirror: {spec.name}'s actions have no left-right mirror images")
+        self.learner = Learner(
+            imitation_step(config, self.model, optimizer, self.mirror, average),
+            self.stream,
+            config=TrainerConfig(
+                steps=10**9, log_every=config.log_every, eval_every=0, checkpoint_every=0
+            ),
+            trackables=trackables,
+            logger=self.logger,
+            checkpoint_dir=run_dir / "checkpoints",
+            batch_size=frames_per_step,
+            show_progress=False,
+        )
+        self.learner.restore()
+        # the weights that act, at each evaluation that scored best on the validation seeds
+        self.best = Checkpointer(run_dir / "best", max_to_keep=2, model=self.acting, **adjusting)
+        # the acting weights after each of the last rounds: the members of a snapshot ensemble
+        self.snapshots = (
+            Checkpointer(
+                run_dir / "snapshots",
+                max_to_keep=config.snapshot_ensemble,
+                model=self.acting,
+                **adjusting,
+            )
+            if config.snapshot_ensemble
+            else None
+        )
+        self.dataset = ShardedDataset(
+            run_dir / "dataset", config.shard_size, fields=dataset_fields(config)
+        )
+        orphans = self.dataset.set_aside(self.state["shards"]) if "shards" in self.state else []
+        if orphans:
+            print(
+                f"dataset: {len(orphans)} shard(s) of an interrupted iteration set aside as "
+                f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
+                flush=True,
+            )
+        symmetric = symmetric_mirror(spec, config.student.symmetric_policy, recurrent)
+        self.evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
+        greedy = not config.student_sampling
+        # the policy evaluated, chosen and exported
+        self.evaluator = StudentActor(
+            self.acting, greedy=greedy, seed=config.seed, mirror=self.evaluated
+        )
+        # the training rollouts' student: the evaluator itself where it acts the same way, or
+        # where --rollout-policy evaluated has the teacher label the evaluated policy's states
+        self.student = (
+            self.evaluator
+            if config.rollout_policy == "evaluated"
+            or (self.evaluated == symmetric and not config.logit_adjustment)
+            else StudentActor(self.acting, greedy=greedy, seed=config.seed, mirror=symmetric)
+        )
+        self.adjust()
+        self.teacher = TeacherActor(
+            spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
+        )
+        self.started = time.perf_counter() - self.state["wall_seconds"]
+        self.ensemble_actor: StudentActor | None = None  # the snapshot ensemble, once built
 
-    def adjust() -> None:  # the evaluator acts with the adjustment of the prior restored/learnt
-        if config.logit_adjustment and float(prior.numpy().sum()) > 0:
-            evaluator.set_logit_offset(logit_adjustment(prior.numpy(), config.logit_adjustment))
-
-    adjust()
-    teacher = TeacherActor(
-        spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
-    )
-    started = time.perf_counter() - state["wall_seconds"]
-    ensemble_actor = None  # the snapshot ensemble, once built
-
-    def say(text: str) -> None:
-        if verbose:
+    def say(self, text: str) -> None:
+        """Prints a progress line (unless the run is quiet)."""
+        if self.verbose:
             print(text, flush=True)
 
-    def save_state() -> None:
-        state["wall_seconds"] = time.perf_counter() - started
-        _write_json(state_path, state)
+    def save_state(self) -> None:
+        """Writes ``state.json`` (atomically), with the wall time so far."""
+        self.state["wall_seconds"] = time.perf_counter() - self.started
+        _write_json(self.state_path, self.state)
 
-    def score(actor: Any, name: str) -> dict[str, Any]:
-        return summary(_play(config, actor, vec, config.eval_seed), policy=name)
+    def adjust(self) -> None:
+        """The evaluator acts with the logit adjustment of the prior restored or learnt."""
+        if self.config.logit_adjustment and float(self.prior.numpy().sum()) > 0:
+            self.evaluator.set_logit_offset(
+                logit_adjustment(self.prior.numpy(), self.config.logit_adjustment)
+            )
 
-    try:
-        with open_vector_env(spec, config.num_envs, env_config) as vec:
-            if "teacher_eval" not in state:
-                state["teacher_eval"] = score(teacher, "teacher")
-                state["random_eval"] = score(RandomActor(len(spec.actions), config.seed), "random")
-                logger.write(
-                    {
-                        "teacher/return": state["teacher_eval"]["mean_return"],
-                        "teacher/random_return": state["random_eval"]["mean_return"],
-                    },
-                    0,
-                )
-                save_state()
-                say(
-                    f"{spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
-                    f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
-                    f"{config.eval_seed + config.eval_episodes - 1}"
-                )
-            while True:
-                if state["trained"]:
-                    if state["frames"] >= config.frames:
-                        break
-                    _collect(
-                        config,
-                        state,
-                        state["iteration"],
-                        vec,
-                        teacher,
-                        student,
-                        dataset,
-                        logger,
-                        say,
-                    )
-                    save_state()
-                k = state["iteration"] - 1
-                train = training_columns(config, dataset.load())
-                stream.use(train, batch, seed=config.seed * 100_003 + k)
-                rate = decayed_learning_rate(
-                    config.learning_rate,
-                    config.learning_rate_decay,
-                    config.final_learning_rate_fraction,
-                    state["frames"] / config.frames,
-                )
-                optimizer.learning_rate = rate
-                logger.write({"train/learning_rate": rate}, learner.steps)
-                if config.logit_adjustment:
-                    prior.assign(label_prior(train["label"], mirror))
-                    adjust()
-                learner.run(until=(k + 1) * config.steps_per_iteration)
-                logger.write(dormancy_scalars(model, train, seed=k), learner.steps)
-                if snapshots is not None:
-                    snapshots.save(state["frames"])
-                    state.pop("ensemble", None)  # a finished run resumed for more frames
-                state["trained"] = True
-                logger.write(
-                    {
-                        "data/samples": len(train["label"]),
-                        "data/corrupt_shards": len(dataset.corrupt),
-                    },
-                    state["frames"],
-                )
-                last = state["frames"] >= config.frames
-                if (k + 1) % config.eval_every == 0 or last:
-                    _evaluate_student(config, state, evaluator, vec, logger, say, best)
-                save_state()
-            final = state["history"][-1] if state["history"] else None
-            if final is None or final["frames"] != state["frames"]:
-                _evaluate_student(config, state, evaluator, vec, logger, say, best)
-                save_state()
-            if snapshots is not None and "ensemble" not in state:
-                prefixes = list(snapshots.manager.checkpoints)
-                ensemble_actor = _ensemble_actor(config, spec, prefixes, evaluated)
-                _evaluate_ensemble(
-                    config, state, ensemble_actor, prefixes, run_dir, vec, logger, say
-                )
-                save_state()
-    finally:
-        logger.close()
-    selected = state.get("best")
-    ensemble = state.get("ensemble")
-    if ensemble is not None:  # the result: the mean logits of the last rounds' weights
-        evaluator = ensemble_actor or _ensemble_actor(
-            config, spec, [str(run_dir / c) for c in ensemble["checkpoints"]], evaluated
+    def score_baselines(self, vec: Any) -> None:
+        """Scores the teacher and the random policy on the evaluation seeds, once a run."""
+        state, config = self.state, self.config
+        if "teacher_eval" in state:
+            return
+        state["teacher_eval"] = summary(
+            _play(config, self.teacher, vec, config.eval_seed), policy="teacher"
         )
-        acting = evaluator.model
-        say(
-            f"result: the snapshot ensemble of the last {len(ensemble['checkpoints'])} rounds "
-            f"({', '.join(f'{f:,}' for f in ensemble['member_frames'])} frames): student "
-            f"{ensemble['eval']['mean_return']:.2f} on the evaluation seeds; chosen iterate "
-            f"{(selected or state['history'][-1])['eval']['mean_return']:.2f}, last iterate "
-            f"{state['history'][-1]['eval']['mean_return']:.2f}"
+        random = RandomActor(len(self.spec.actions), config.seed)
+        state["random_eval"] = summary(
+            _play(config, random, vec, config.eval_seed), policy="random"
         )
-    elif selected is not None:
-        best.restore(str(run_dir / selected["checkpoint"]))
-        adjust()
-        say(
-            f"result: the iterate at {selected['frames']:,} frames (validation "
-            f"{selected['validation']:.2f}, the best of {len(state['history'])}): student "
-            f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
-            f"{state['history'][-1]['eval']['mean_return']:.2f}"
+        self.logger.write(
+            {
+                "teacher/return": state["teacher_eval"]["mean_return"],
+                "teacher/random_return": state["random_eval"]["mean_return"],
+            },
+            0,
         )
-    export_saved_model(acting, run_dir / "saved_model", evaluated, evaluator.logit_offset)
-    result = {
-        "scenario": spec.name,
-        "mode": config.mode,
-        "seed": config.seed,
-        "teacher_mode": config.teacher_mode,
-        "frames": state["frames"],
-        "episodes": state["episodes"],
-        "iterations": state["iteration"],
-        "optimizer_steps": learner.steps,
-        "wall_seconds": round(state["wall_seconds"], 1),
-        "student": (ensemble or selected or state["history"][-1])["eval"],
-        "last": state["history"][-1]["eval"],
-        "selected": None
-        if selected is None
-        else {k: selected[k] for k in ("frames", "iteration", "validation")},
-        "chosen_iterate": (selected or state["history"][-1])["eval"],
-        "snapshot_ensemble": None
-        if ensemble is None
-        else {k: ensemble[k] for k in ("member_frames", "combine", "validation") if k in ensemble},
-        "teacher": state["teacher_eval"],
-        "random": state["random_eval"],
-        "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
-        "corrupt_shards": len(dataset.corrupt),
-        "hardware": state["hardware"],
-        "run_dir": str(run_dir),
-    }
-    _write_json(run_dir / "summary.json", result)
-    return result
-
-
-def _collect(
-    config: GPSConfig,
-    state: dict[str, Any],
-    k: int,
-    vec: Any,
-    teacher: TeacherActor,
-    student: StudentActor,
-    dataset: ShardedDataset,
-    logger: Any,
-    say: Any,
-) -> None:
-    """Phase 1-3 of iteration ``k``: mixed rollouts, labels, dataset append, dual step."""
-    beta = config.beta(k)
-    rng = np.random.default_rng([config.seed, k])
-    from envs.registry import get_spec
-
-    unfired = unfired_actions(get_spec(config.scenario).actions) if config.hold_fire else None
-    actor = MixingActor(teacher, student, beta, rng, config.action_noise, config.hold_fire, unfired)
-    collector = _Collector(
-        actor,
-        config.env.frame_skip,
-        config.frames - state["frames"],
-        state["episodes"],
-        config.student.enemy_columns,
-        dataset_fields(config),
-        config.student.goal_sectors,
-        config.student.aim_offset_head,
-    )
-    calls_before, seconds_before = student.calls, student.seconds
-    started = time.perf_counter()
-    seed = TRAIN_SEED_BASE * (config.seed + 1) + state["episodes"]
-    with contextlib.suppress(_Collector.BudgetReachedError):
-        run_episodes(
-            vec, actor, config.episodes_per_iteration, seed, on_step=collector, show_progress=False
+        self.save_state()
+        self.say(
+            f"{self.spec.name}: teacher {state['teacher_eval']['mean_return']:.2f}, random "
+            f"{state['random_eval']['mean_return']:.2f} on eval seeds {config.eval_seed}.."
+            f"{config.eval_seed + config.eval_episodes - 1}"
         )
-    elapsed = time.perf_counter() - started
-    rows = collector.arrays()
-    eta = state["eta"] if config.mode == "gps" else 0.0
-    labels = gps_labels(
-        rows["scores"], rows["policy"], config.tau, eta, config.label, config.label_smoothing
-    )
-    kl = float(kl_divergence(labels, rows["policy"]).mean())
-    kl_teacher = float(
-        kl_divergence(
-            teacher_labels(rows["scores"], config.tau, config.label, config.label_smoothing),
-            rows["policy"],
-        ).mean()
-    )
-    n = len(labels)
-    dataset.append({**rows, "label": labels, "iteration": np.full(n, k, np.int32)})
-    dataset.flush()
-    state["shards"] = len(dataset.shards())
-    state["iteration"] = k + 1
-    state["trained"] = False
-    state["frames"] += collector.frames
-    state["episodes"] += len(collector.returns)
-    if config.mode == "gps":
-        state["eta"] = update_eta(eta, kl, config.kl_target, config.eta_learning_rate)
-    steps = collector.frames // config.env.frame_skip
-    calls = max(student.calls - calls_before, 1)
-    rollout_return = float(np.mean(list(collector.returns.values()))) if collector.returns else 0.0
-    logger.write(
-        {
-            "teacher/beta": beta,
-            "teacher/eta": eta,
-            "teacher/kl": kl,
-            "teacher/kl_teacher_label": kl_teacher,
-            "teacher/teacher_action_fraction": float(rows["teacher"].mean()),
-            "teacher/rollout_return": rollout_return,
-            "data/frames": state["frames"],
-            "data/episodes": state["episodes"],
-            "data/shards": len(dataset.shards()),
-            "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
-            "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
-        },
-        state["frames"],
-    )
-    say(
-        f"iter {k:3d}  frames {state['frames']:>8,}/{config.frames:,}  beta {beta:.2f}  "
-        f"eta {eta:.2f}  kl {kl:.3f}  rollout return {rollout_return:.1f}  rows {n}"
-    )
+
+    def alternate(self, vec: Any) -> None:
+        """Collects and trains round after round until the frame budget is spent, evaluating
+        every ``eval_every`` rounds and after the last; resumes a round where it was left."""
+        state, config = self.state, self.config
+        while True:
+            if state["trained"]:
+                if state["frames"] >= config.frames:
+                    break
+                self.collect(vec)
+                self.save_state()
+            k = self.train()
+            if (k + 1) % config.eval_every == 0 or state["frames"] >= config.frames:
+                self.evaluate_student(vec)
+            self.save_state()
+
+    def collect(self, vec: Any) -> None:
+        """Phases 1-3 of the next iteration: mixed rollouts, labels, dataset append, dual step."""
+        config, state = self.config, self.state
+        k = state["iteration"]
+        beta = config.beta(k)
+        rng = np.random.default_rng([config.seed, k])
+        unfired = unfired_actions(self.spec.actions) if config.hold_fire else None
+        actor = MixingActor(
+            self.teacher, self.student, beta, rng, config.action_noise, config.hold_fire, unfired
+        )
+        collector = _Collector(
+            actor,
+            config.env.frame_skip,
+            config.frames - state["frames"],
+            state["episodes"],
+            config.student.enemy_columns,
+            dataset_fields(config),
+            config.student.goal_sectors,
+            config.student.aim_offset_head,
+        )
+        student = self.student
+        calls_before, seconds_before = student.calls, student.seconds
+        started = time.perf_counter()
+        seed = TRAIN_SEED_BASE * (config.seed + 1) + state["episodes"]
+        with contextlib.suppress(_Collector.BudgetReachedError):
+            run_episodes(
+                vec,
+                actor,
+                config.episodes_per_iteration,
+                seed,
+                on_step=collector,
+                show_progress=False,
+            )
+        elapsed = time.perf_counter() - started
+        rows = collector.arrays()
+        eta = state["eta"] if config.mode == "gps" else 0.0
+        labels = gps_labels(
+            rows["scores"], rows["policy"], config.tau, eta, config.label, config.label_smoothing
+        )
+        kl = float(kl_divergence(labels, rows["policy"]).mean())
+        kl_teacher = float(
+            kl_divergence(
+                teacher_labels(rows["scores"], config.tau, config.label, config.label_smoothing),
+                rows["policy"],
+            ).mean()
+        )
+        n = len(labels)
+        dataset = self.dataset
+        dataset.append({**rows, "label": labels, "iteration": np.full(n, k, np.int32)})
+        dataset.flush()
+        state["shards"] = len(dataset.shards())
+        state["iteration"] = k + 1
+        state["trained"] = False
+        state["frames"] += collector.frames
+        state["episodes"] += len(collector.returns)
+        if config.mode == "gps":
+            state["eta"] = update_eta(eta, kl, config.kl_target, config.eta_learning_rate)
+        steps = collector.frames // config.env.frame_skip
+        calls = max(student.calls - calls_before, 1)
+        returns = list(collector.returns.values())
+        rollout_return = float(np.mean(returns)) if returns else 0.0
+        self.logger.write(
+            {
+                "teacher/beta": beta,
+                "teacher/eta": eta,
+                "teacher/kl": kl,
+                "teacher/kl_teacher_label": kl_teacher,
+                "teacher/teacher_action_fraction": float(rows["teacher"].mean()),
+                "teacher/rollout_return": rollout_return,
+                "data/frames": state["frames"],
+                "data/episodes": state["episodes"],
+                "data/shards": len(dataset.shards()),
+                "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
+                "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
+            },
+            state["frames"],
+        )
+        self.say(
+            f"iter {k:3d}  frames {state['frames']:>8,}/{config.frames:,}  beta {beta:.2f}  "
+            f"eta {eta:.2f}  kl {kl:.3f}  rollout return {rollout_return:.1f}  rows {n}"
+        )
+
+    def train(self) -> int:
+        """Phase 4 of the iteration collected last: ``steps_per_iteration`` optimizer steps on
+        the whole dataset, then a snapshot of the acting weights; returns the iteration."""
+        config, state, logger = self.config, self.state, self.logger
+        k = state["iteration"] - 1
+        train = training_columns(config, self.dataset.load())
+        self.stream.use(train, self.batch, seed=config.seed * 100_003 + k)
+        rate = decayed_learning_rate(
+            config.learning_rate,
+            config.learning_rate_decay,
+            config.final_learning_rate_fraction,
+            state["frames"] / config.frames,
+        )
+        self.optimizer.learning_rate = rate
+        logger.write({"train/learning_rate": rate}, self.learner.steps)
+        if config.logit_adjustment:
+            self.prior.assign(label_prior(train["label"], self.mirror))
+            self.adjust()
+        self.learner.run(until=(k + 1) * config.steps_per_iteration)
+        logger.write(dormancy_scalars(self.model, train, seed=k), self.learner.steps)
+        if self.snapshots is not None:
+            self.snapshots.save(state["frames"])
+            state.pop("ensemble", None)  # a finished run resumed for more frames
+        state["trained"] = True
+        logger.write(
+            {
+                "data/samples": len(train["label"]),
+                "data/corrupt_shards": len(self.dataset.corrupt),
+            },
+            state["frames"],
+        )
+        return k
+
+    def evaluate_student(self, vec: Any) -> None:
+        """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip.
+
+        With validation episodes it also plays the validation seeds, and when it scores at least
+        as well there as every earlier evaluation, its weights are saved in ``best/`` (numbered
+        by frames) and ``state["best"]`` names them.
+        """
+        config, state = self.config, self.state
+        strip = _FrameStrip(self.evaluator)
+        report = summary(_play(config, strip, vec, config.eval_seed), policy="student")
+        teacher = state["teacher_eval"]["mean_return"]
+        ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+        entry = {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
+        scalars = {
+            "eval/return": report["mean_return"],
+            "eval/return_std": report["std_return"],
+            "eval/length": report["mean_length"],
+            "eval/return_vs_teacher": ratio,
+        }
+        chosen = ""
+        if config.validation_episodes:
+            played = _play(
+                config, self.evaluator, vec, config.validation_seed, config.validation_episodes
+            )
+            validation = played.returns.mean()
+            entry["validation"] = scalars["eval/validation_return"] = float(validation)
+            if "best" not in state or validation >= state["best"]["validation"]:
+                prefix = Path(self.best.save(state["frames"]))
+                state["best"] = {**entry, "checkpoint": f"{prefix.parent.name}/{prefix.name}"}
+                chosen = "  (best on validation)"
+            chosen = f"  validation {validation:.2f}{chosen}"
+        state["history"].append(entry)
+        self.logger.write(scalars, state["frames"])
+        image = strip.image()
+        if image is not None:
+            self.logger.image("eval/frames", image, state["frames"])
+        self.say(
+            f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
+            f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){chosen}"
+        )
+
+    def finish(self, vec: Any) -> None:
+        """Evaluates the last iterate if the last round was not, and scores the snapshot
+        ensemble once."""
+        state = self.state
+        final = state["history"][-1] if state["history"] else None
+        if final is None or final["frames"] != state["frames"]:
+            self.evaluate_student(vec)
+            self.save_state()
+        if self.snapshots is not None and "ensemble" not in state:
+            prefixes = list(self.snapshots.manager.checkpoints)
+            self.ensemble_actor = _ensemble_actor(self.config, self.spec, prefixes, self.evaluated)
+            self.evaluate_ensemble(vec, self.ensemble_actor, prefixes)
+            self.save_state()
+
+    def evaluate_ensemble(self, vec: Any, actor: StudentActor, prefixes: Sequence[str]) -> None:
+        """Scores the snapshot ensemble ``actor`` of the weights saved at ``prefixes`` on the
+        evaluation seeds, and on the validation seeds where the run has them, into
+        ``state["ensemble"]``."""
+        config, state = self.config, self.state
+        report = summary(_play(config, actor, vec, config.eval_seed), policy="student")
+        entry = {
+            "frames": state["frames"],
+            "member_frames": [int(Path(p).name.split("-")[-1]) for p in prefixes],
+            "checkpoints": [str(Path(p).relative_to(self.run_dir)) for p in prefixes],
+            "combine": config.snapshot_combine,
+            "eval": report,
+        }
+        scalars = {"eval/ensemble_return": report["mean_return"]}
+        validation = ""
+        if config.validation_episodes:
+            played = _play(config, actor, vec, config.validation_seed, config.validation_episodes)
+            entry["validation"] = scalars["eval/ensemble_validation_return"] = float(
+                played.returns.mean()
+            )
+            validation = f"  validation {entry['validation']:.2f}"
+        state["ensemble"] = entry
+        self.logger.write(scalars, state["frames"])
+        teacher = state["teacher_eval"]["mean_return"]
+        ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+        combined = "mean weights" if config.snapshot_combine == "weights" else "mean logits"
+        self.say(
+            f"eval  snapshot ensemble of {len(prefixes)} ({combined})  student "
+            f"{report['mean_return']:.2f} "
+            f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f})"
+            f"{validation}"
+        )
+
+    def result(self) -> dict[str, Any]:
+        """Restores the run's result (the snapshot ensemble, the iterate chosen on validation,
+        or the last iterate), exports it as a SavedModel and writes ``summary.json``."""
+        config, state, run_dir = self.config, self.state, self.run_dir
+        selected = state.get("best")
+        ensemble = state.get("ensemble")
+        evaluator, acting = self.evaluator, self.acting
+        if ensemble is not None:  # the result: the mean logits of the last rounds' weights
+            evaluator = self.ensemble_actor or _ensemble_actor(
+                config,
+                self.spec,
+                [str(run_dir / c) for c in ensemble["checkpoints"]],
+                self.evaluated,
+            )
+            acting = evaluator.model
+            self.say(
+                f"result: the snapshot ensemble of the last {len(ensemble['checkpoints'])} "
+                f"rounds ({', '.join(f'{f:,}' for f in ensemble['member_frames'])} frames): "
+                f"student {ensemble['eval']['mean_return']:.2f} on the evaluation seeds; chosen "
+                f"iterate {(selected or state['history'][-1])['eval']['mean_return']:.2f}, last "
+                f"iterate {state['history'][-1]['eval']['mean_return']:.2f}"
+            )
+        elif selected is not None:
+            self.best.restore(str(run_dir / selected["checkpoint"]))
+            self.adjust()
+            self.say(
+                f"result: the iterate at {selected['frames']:,} frames (validation "
+                f"{selected['validation']:.2f}, the best of {len(state['history'])}): student "
+                f"{selected['eval']['mean_return']:.2f} on the evaluation seeds; last iterate "
+                f"{state['history'][-1]['eval']['mean_return']:.2f}"
+            )
+        export_saved_model(acting, run_dir / "saved_model", self.evaluated, evaluator.logit_offset)
+        result = {
+            "scenario": self.spec.name,
+            "mode": config.mode,
+            "seed": config.seed,
+            "teacher_mode": config.teacher_mode,
+            "frames": state["frames"],
+            "episodes": state["episodes"],
+            "iterations": state["iteration"],
+            "optimizer_steps": self.learner.steps,
+            "wall_seconds": round(state["wall_seconds"], 1),
+            "student": (ensemble or selected or state["history"][-1])["eval"],
+            "last": state["history"][-1]["eval"],
+            "selected": None
+            if selected is None
+            else {k: selected[k] for k in ("frames", "iteration", "validation")},
+            "chosen_iterate": (selected or state["history"][-1])["eval"],
+            "snapshot_ensemble": None
+            if ensemble is None
+            else {
+                k: ensemble[k] for k in ("member_frames", "combine", "validation") if k in ensemble
+            },
+            "teacher": state["teacher_eval"],
+            "random": state["random_eval"],
+            "curve": [(h["frames"], h["eval"]["mean_return"]) for h in state["history"]],
+            "corrupt_shards": len(self.dataset.corrupt),
+            "hardware": state["hardware"],
+            "run_dir": str(run_dir),
+        }
+        _write_json(run_dir / "summary.json", result)
+        return result
 
 
 def _play(config: GPSConfig, actor: Any, vec: Any, seed: int, episodes: int | None = None) -> Any:
@@ -703,53 +832,6 @@ def _play(config: GPSConfig, actor: Any, vec: Any, seed: int, episodes: int | No
     episodes = config.eval_episodes if episodes is None else episodes
     return evaluate(
         config.scenario, actor, episodes=episodes, seed=seed, env=vec, show_progress=False
-    )
-
-
-def _evaluate_student(
-    config: GPSConfig,
-    state: dict[str, Any],
-    student: StudentActor,
-    vec: Any,
-    logger: Any,
-    say: Any,
-    best: Checkpointer,
-) -> None:
-    """Scores the student alone on the fixed evaluation seeds; logs eval/ and a frame strip.
-
-    With validation episodes it also plays the validation seeds, and when it scores at least as
-    well there as every earlier evaluation, its weights are saved in ``best`` (a
-    :class:`~core.checkpoint.Checkpointer` numbered by frames) and ``state["best"]`` names them.
-    """
-    strip = _FrameStrip(student)
-    report = summary(_play(config, strip, vec, config.eval_seed), policy="student")
-    teacher = state["teacher_eval"]["mean_return"]
-    ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
-    entry = {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
-    scalars = {
-        "eval/return": report["mean_return"],
-        "eval/return_std": report["std_return"],
-        "eval/length": report["mean_length"],
-        "eval/return_vs_teacher": ratio,
-    }
-    chosen = ""
-    if config.validation_episodes:
-        played = _play(config, student, vec, config.validation_seed, config.validation_episodes)
-        validation = played.returns.mean()
-        entry["validation"] = scalars["eval/validation_return"] = float(validation)
-        if "best" not in state or validation >= state["best"]["validation"]:
-            prefix = Path(best.save(state["frames"]))
-            state["best"] = {**entry, "checkpoint": f"{prefix.parent.name}/{prefix.name}"}
-            chosen = "  (best on validation)"
-        chosen = f"  validation {validation:.2f}{chosen}"
-    state["history"].append(entry)
-    logger.write(scalars, state["frames"])
-    image = strip.image()
-    if image is not None:
-        logger.image("eval/frames", image, state["frames"])
-    say(
-        f"eval  frames {state['frames']:>8,}  student {report['mean_return']:.2f} "
-        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){chosen}"
     )
 
 
@@ -771,47 +853,6 @@ def _ensemble_actor(
     if config.logit_adjustment:
         actor.set_logit_offset(mean_logit_adjustment(priors, config.logit_adjustment))
     return actor
-
-
-def _evaluate_ensemble(
-    config: GPSConfig,
-    state: dict[str, Any],
-    actor: StudentActor,
-    prefixes: Sequence[str],
-    run_dir: Path,
-    vec: Any,
-    logger: Any,
-    say: Any,
-) -> None:
-    """Scores the snapshot ensemble ``actor`` of the weights saved at ``prefixes`` on the
-    evaluation seeds, and on the validation seeds where the run has them, into
-    ``state["ensemble"]``."""
-    report = summary(_play(config, actor, vec, config.eval_seed), policy="student")
-    entry = {
-        "frames": state["frames"],
-        "member_frames": [int(Path(p).name.split("-")[-1]) for p in prefixes],
-        "checkpoints": [str(Path(p).relative_to(run_dir)) for p in prefixes],
-        "combine": config.snapshot_combine,
-        "eval": report,
-    }
-    scalars = {"eval/ensemble_return": report["mean_return"]}
-    validation = ""
-    if config.validation_episodes:
-        played = _play(config, actor, vec, config.validation_seed, config.validation_episodes)
-        entry["validation"] = scalars["eval/ensemble_validation_return"] = float(
-            played.returns.mean()
-        )
-        validation = f"  validation {entry['validation']:.2f}"
-    state["ensemble"] = entry
-    logger.write(scalars, state["frames"])
-    teacher = state["teacher_eval"]["mean_return"]
-    ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
-    combined = "mean weights" if config.snapshot_combine == "weights" else "mean logits"
-    say(
-        f"eval  snapshot ensemble of {len(prefixes)} ({combined})  student "
-        f"{report['mean_return']:.2f} "
-        f"± {report['std_return']:.2f}  ({ratio:.0%} of the teacher's {teacher:.2f}){validation}"
-    )
 
 
 def export_saved_model(
