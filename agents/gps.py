@@ -376,24 +376,34 @@ class _Run:
     """
 
     def __init__(self, config: GPSConfig, run_dir: Path, verbose: bool) -> None:
-        import keras
-        import tensorflow as tf
-
-        from agents.learner import mirror_permutation
-        from agents.student import build_student
-        from core.averaging import WeightAverage
-        from core.hardware import describe_hardware
         from core.logger import Logger
-        from core.precision import wrap_optimizer
         from core.seeding import seed_everything
-        from core.trainer import Learner, TrainerConfig, build_optimizer
         from envs.registry import get_spec
 
         self.config = config = resolve_config(config)
         self.run_dir, self.verbose = run_dir, verbose
-        self.spec = spec = get_spec(config.scenario)
+        self.spec = get_spec(config.scenario)
         self.state_path = run_dir / "state.json"
-        self.state: dict[str, Any] = (
+        self.state = self._load_state()
+        seed_everything(config.seed)
+        self.env_config = dataclasses.replace(
+            config.env, engine_state=True, engine_state_in_info=True
+        )
+        self.logger = Logger(run_dir / "tb")
+        if self.state["iteration"] == 0:
+            self.logger.config(config)
+        self._build_learner()
+        self._open_dataset()
+        self._build_actors()
+        self.started = time.perf_counter() - self.state["wall_seconds"]
+        self.ensemble_actor: StudentActor | None = None  # the snapshot ensemble, once built
+
+    def _load_state(self) -> dict[str, Any]:
+        """``state.json`` as the run left it (a fresh one for a new run), with this machine
+        appended to the machines the run ran on where it differs from the last."""
+        from core.hardware import describe_hardware
+
+        state: dict[str, Any] = (
             json.loads(self.state_path.read_text())
             if self.state_path.exists()
             else {
@@ -402,19 +412,31 @@ class _Run:
                 "frames": 0,
                 "episodes": 0,
                 "shards": 0,
-                "eta": config.eta_init,
+                "eta": self.config.eta_init,
                 "wall_seconds": 0.0,
                 "history": [],
             }
         )
         hardware = describe_hardware()
-        machines = self.state.setdefault("hardware", [])  # each machine the run ran on, in order
+        machines = state.setdefault("hardware", [])  # each machine the run ran on, in order
         if not machines or machines[-1] != hardware:
             machines.append(hardware)
-        seed_everything(config.seed)
-        self.env_config = dataclasses.replace(
-            config.env, engine_state=True, engine_state_in_info=True
-        )
+        return state
+
+    def _build_learner(self) -> None:
+        """The student, its optimizer, its Polyak average and label prior where the run keeps
+        them, the learner over the training stream (restored from ``checkpoints/``), and the
+        checkpointers of the best iterate and of the snapshot ensemble's members."""
+        import keras
+        import tensorflow as tf
+
+        from agents.learner import mirror_permutation
+        from agents.student import build_student
+        from core.averaging import WeightAverage
+        from core.precision import wrap_optimizer
+        from core.trainer import Learner, TrainerConfig, build_optimizer
+
+        config, spec = self.config, self.spec
         shape, num_actions = self.env_config.observation_shape, len(spec.actions)
         self.model = build_student(shape, num_actions, config.student)
         optimizer = wrap_optimizer(
@@ -434,9 +456,6 @@ class _Run:
         self.prior = tf.Variable(tf.zeros(num_actions), trainable=False, name="label_prior")
         adjusting = {"label_prior": self.prior} if config.logit_adjustment else {}
         trackables.update(adjusting)
-        self.logger = Logger(run_dir / "tb")
-        if self.state["iteration"] == 0:
-            self.logger.config(config)
         recurrent = config.student.recurrent_units > 0
         self.stream, self.batch = training_stream(config)
         frames_per_step = self.batch * (config.sequence_length if recurrent else 1)
@@ -451,17 +470,19 @@ class _Run:
             ),
             trackables=trackables,
             logger=self.logger,
-            checkpoint_dir=run_dir / "checkpoints",
+            checkpoint_dir=self.run_dir / "checkpoints",
             batch_size=frames_per_step,
             show_progress=False,
         )
         self.learner.restore()
         # the weights that act, at each evaluation that scored best on the validation seeds
-        self.best = Checkpointer(run_dir / "best", max_to_keep=2, model=self.acting, **adjusting)
+        self.best = Checkpointer(
+            self.run_dir / "best", max_to_keep=2, model=self.acting, **adjusting
+        )
         # the acting weights after each of the last rounds: the members of a snapshot ensemble
         self.snapshots = (
             Checkpointer(
-                run_dir / "snapshots",
+                self.run_dir / "snapshots",
                 max_to_keep=config.snapshot_ensemble,
                 model=self.acting,
                 **adjusting,
@@ -469,8 +490,11 @@ class _Run:
             if config.snapshot_ensemble
             else None
         )
+
+    def _open_dataset(self) -> None:
+        """The run's dataset, with the shards an interrupted iteration left set aside."""
         self.dataset = ShardedDataset(
-            run_dir / "dataset", config.shard_size, fields=dataset_fields(config)
+            self.run_dir / "dataset", self.config.shard_size, fields=dataset_fields(self.config)
         )
         orphans = self.dataset.set_aside(self.state["shards"]) if "shards" in self.state else []
         if orphans:
@@ -479,6 +503,11 @@ class _Run:
                 f"{orphans[0].parent}/orphan-*.npz (that iteration is collected again)",
                 flush=True,
             )
+
+    def _build_actors(self) -> None:
+        """The evaluated student, the rollouts' student and the teacher."""
+        config, spec = self.config, self.spec
+        recurrent = config.student.recurrent_units > 0
         symmetric = symmetric_mirror(spec, config.student.symmetric_policy, recurrent)
         self.evaluated = symmetric_mirror(spec, evaluates_symmetric(config), recurrent)
         greedy = not config.student_sampling
@@ -498,8 +527,6 @@ class _Run:
         self.teacher = TeacherActor(
             spec.name, config.num_envs, mode=config.teacher_mode, **teacher_options(config)
         )
-        self.started = time.perf_counter() - self.state["wall_seconds"]
-        self.ensemble_actor: StudentActor | None = None  # the snapshot ensemble, once built
 
     def say(self, text: str) -> None:
         """Prints a progress line (unless the run is quiet)."""
