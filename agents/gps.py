@@ -538,6 +538,12 @@ class _Run:
         self.state["wall_seconds"] = time.perf_counter() - self.started
         _write_json(self.state_path, self.state)
 
+    def vs_teacher(self, mean_return: float) -> tuple[float, float]:
+        """The teacher's mean return on the evaluation seeds, and ``mean_return`` as a share of
+        it (NaN where the teacher scores 0 or less)."""
+        teacher = self.state["teacher_eval"]["mean_return"]
+        return teacher, mean_return / teacher if teacher > 0 else float("nan")
+
     def adjust(self) -> None:
         """The evaluator acts with the logit adjustment of the prior restored or learnt."""
         if self.config.logit_adjustment and float(self.prior.numpy().sum()) > 0:
@@ -657,7 +663,7 @@ class _Run:
                 "teacher/rollout_return": rollout_return,
                 "data/frames": state["frames"],
                 "data/episodes": state["episodes"],
-                "data/shards": len(dataset.shards()),
+                "data/shards": state["shards"],
                 "perf/env_steps_per_sec": steps / max(elapsed, 1e-9),
                 "perf/inference_ms": 1000.0 * (student.seconds - seconds_before) / calls,
             },
@@ -711,8 +717,7 @@ class _Run:
         config, state = self.config, self.state
         strip = _FrameStrip(self.evaluator)
         report = summary(_play(config, strip, vec, config.eval_seed), policy="student")
-        teacher = state["teacher_eval"]["mean_return"]
-        ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+        teacher, ratio = self.vs_teacher(report["mean_return"])
         entry = {"frames": state["frames"], "iteration": state["iteration"], "eval": report}
         scalars = {
             "eval/return": report["mean_return"],
@@ -779,8 +784,7 @@ class _Run:
             validation = f"  validation {entry['validation']:.2f}"
         state["ensemble"] = entry
         self.logger.write(scalars, state["frames"])
-        teacher = state["teacher_eval"]["mean_return"]
-        ratio = report["mean_return"] / teacher if teacher > 0 else float("nan")
+        teacher, ratio = self.vs_teacher(report["mean_return"])
         combined = "mean weights" if config.snapshot_combine == "weights" else "mean logits"
         self.say(
             f"eval  snapshot ensemble of {len(prefixes)} ({combined})  student "
