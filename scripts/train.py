@@ -98,8 +98,10 @@ class TrainArgs:
     """gps: target of the mean KL(q || pi) per state, in nats."""
     beta: Literal["constant", "linear", "exponential"] = "exponential"
     """Schedule of the teacher's acting probability (starts at 1)."""
-    beta_decay: float = 0.5
-    """Per-iteration factor of the exponential schedule (constant: the value itself)."""
+    beta_decay: float | None = None
+    """Per-iteration factor of the exponential schedule (constant: the value itself).
+    Default: the scenario's preset for the exponential schedule (0.7 on defend_the_center),
+    else 0.5."""
     teacher_mode: Literal["omniscient", "imitable"] | None = None
     """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
     preset says otherwise)."""
@@ -301,11 +303,11 @@ def build_config(args: TrainArgs):
         value = getattr(args, name)
         return value if value is not None or teacher_mode != "imitable" else preset.get(name)
 
-    beta = (
-        BetaSchedule(kind="constant", start=args.beta_decay)
-        if args.beta == "constant"
-        else BetaSchedule(kind=args.beta, decay=args.beta_decay)
-    )
+    if args.beta == "constant":
+        start = 0.5 if args.beta_decay is None else args.beta_decay
+        beta = BetaSchedule(kind="constant", start=start)
+    else:
+        beta = BetaSchedule(kind=args.beta, decay=chosen("beta_decay", 0.5))
     return resolve_config(
         GPSConfig(
             scenario=spec.name,

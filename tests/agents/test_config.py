@@ -34,6 +34,10 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert (center.logit_adjustment, basic.logit_adjustment) == (0.5, 0.0)
     assert build_config(TrainArgs(logit_adjustment=0.0)).logit_adjustment == 0.0
     assert (center.validation_episodes, basic.validation_episodes) == (20, 0)
+    # the teacher's share decays 0.7 a round on defend_the_center (session 61), 0.5 elsewhere
+    assert (center.beta.decay, basic.beta.decay) == (0.7, 0.5)
+    assert build_config(TrainArgs(beta_decay=0.5)).beta.decay == 0.5
+    assert build_config(TrainArgs(beta="constant")).beta.start == 0.5
     assert build_config(TrainArgs(turning_shots=True)).turning_shots
     for name in ("defend_the_line", "health_gathering", "health_gathering_supreme"):
         recipe = build_config(TrainArgs(scenario=name))
