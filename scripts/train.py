@@ -102,6 +102,9 @@ class TrainArgs:
     """Per-iteration factor of the exponential schedule (constant: the value itself).
     Default: the scenario's preset for the exponential schedule (0.7 on defend_the_center),
     else 0.5."""
+    beta_end: float | None = None
+    """The teacher's smallest share of the exponential schedule (its last of the linear one):
+    it keeps acting in this fraction of the steps. Default: the scenario's preset, else 0."""
     teacher_mode: Literal["omniscient", "imitable"] | None = None
     """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
     preset says otherwise)."""
@@ -307,7 +310,9 @@ def build_config(args: TrainArgs):
         start = 0.5 if args.beta_decay is None else args.beta_decay
         beta = BetaSchedule(kind="constant", start=start)
     else:
-        beta = BetaSchedule(kind=args.beta, decay=chosen("beta_decay", 0.5))
+        beta = BetaSchedule(
+            kind=args.beta, decay=chosen("beta_decay", 0.5), end=chosen("beta_end", 0.0)
+        )
     return resolve_config(
         GPSConfig(
             scenario=spec.name,

@@ -84,6 +84,15 @@ def test_defend_the_center_defaults_are_the_measured_best_and_basic_keeps_gps() 
     assert feed_forward.student.recurrent_units == 0
 
 
+def test_beta_end_keeps_the_teacher_in_that_share_of_the_steps() -> None:
+    from scripts.train import TrainArgs, build_config
+
+    assert build_config(TrainArgs()).beta.end == 0.0
+    floored = build_config(TrainArgs(beta_end=0.1)).beta
+    assert [round(floored(k), 3) for k in (0, 1, 6, 7, 20)] == [1.0, 0.7, 0.118, 0.1, 0.1]
+    assert build_config(TrainArgs(beta="linear", beta_end=0.2)).beta(10) == pytest.approx(0.2)
+
+
 def test_only_students_that_use_them_add_the_history_and_hidden_columns_to_the_dataset() -> None:
     from agents.config import FIELDS, dataset_fields
     from scripts.train import TrainArgs, build_config
