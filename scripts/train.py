@@ -104,7 +104,8 @@ class TrainArgs:
     else 0.5."""
     beta_end: float | None = None
     """The teacher's smallest share of the exponential schedule (its last of the linear one):
-    it keeps acting in this fraction of the steps. Default: the scenario's preset, else 0."""
+    it keeps acting in this fraction of the steps (an error with --beta constant, whose share is
+    --beta-decay). Default: the scenario's preset, else 0."""
     teacher_mode: Literal["omniscient", "imitable"] | None = None
     """The teacher that labels (and acts). Default: the scenario's preset (omniscient unless the
     preset says otherwise)."""
@@ -307,6 +308,12 @@ def build_config(args: TrainArgs):
         return value if value is not None or teacher_mode != "imitable" else preset.get(name)
 
     if args.beta == "constant":
+        if args.beta_end is not None:
+            from core.errors import UserError
+
+            raise UserError(
+                "--beta-end needs a decaying schedule: --beta constant acts with one share"
+            )
         start = 0.5 if args.beta_decay is None else args.beta_decay
         beta = BetaSchedule(kind="constant", start=start)
     else:

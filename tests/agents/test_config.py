@@ -93,6 +93,15 @@ def test_beta_end_keeps_the_teacher_in_that_share_of_the_steps() -> None:
     assert build_config(TrainArgs(beta="linear", beta_end=0.2)).beta(10) == pytest.approx(0.2)
 
 
+def test_a_constant_schedule_refuses_an_end_it_would_ignore() -> None:
+    from core.errors import UserError
+    from scripts.train import TrainArgs, build_config
+
+    with pytest.raises(UserError, match="--beta-end needs a decaying schedule"):
+        build_config(TrainArgs(beta="constant", beta_end=0.1))
+    assert build_config(TrainArgs(beta="constant", beta_decay=0.3)).beta(5) == 0.3
+
+
 def test_only_students_that_use_them_add_the_history_and_hidden_columns_to_the_dataset() -> None:
     from agents.config import FIELDS, dataset_fields
     from scripts.train import TrainArgs, build_config
