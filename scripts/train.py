@@ -228,7 +228,7 @@ class TrainArgs:
     of its log-probabilities minus TAU times the log of how often each action is best in the
     labels it trained on, leaning toward the actions the teacher chooses rarely (firing) where
     the student is unsure (Menon et al. 2021); the training rollouts act with the plain policy
-    unless --rollout-policy evaluated. 0: off. Default: the scenario's preset (1 on
+    unless --rollout-policy evaluated. 0: off. Default: the scenario's preset (0.75 on
     defend_the_center, else 0)."""
     rollout_policy: Literal["plain", "evaluated"] | None = None
     """How the student acts in the training rollouts: plain (its own policy), or evaluated (as
