@@ -123,7 +123,9 @@ on 1,200 held-out episodes (session 57). The teacher's share of the rollouts dec
 weak runs lifted most (session 61). On those runs tau 0.75 then led the same sweep: 23.39 kills on
 validation against 0.5's 23.29, 23.11 against 23.05 on 1,200 held-out episodes (95.1% of the
 teacher), 94.6% against 93.8% on the evaluation seeds, gains inside their standard errors
-(session 63). my_way_home uses what measured best there: offline cloning
+(session 63). Eight seeds trained after that choice (12-19) score 93.0%, so over twenty seeds the
+preset scores 93.9% on the evaluation seeds and 94.5% held out (session 64).
+my_way_home uses what measured best there: offline cloning
 of the imitable teacher (the same teacher on that map) by a GRU student, the result chosen on
 validation episodes, 40k of its 1M-frame budget (DAgger's lost episodes run to the timeout and eat
 its frames). take_cover uses the recipe with the wide input, 4 episodes a round (its teacher's
