@@ -122,31 +122,30 @@ on 1,200 held-out episodes (session 57). The teacher's share of the rollouts dec
 93.8% of the teacher on the evaluation seeds against 93.0% and 94.9% against 92.9% held out, the
 weak runs lifted most (session 61). On those runs tau 0.75 then led the same sweep: 23.39 kills on
 validation against 0.5's 23.29, 23.11 against 23.05 on 1,200 held-out episodes (95.1% of the
-teacher), 94.6% against 93.8% on the evaluation seeds, gains inside their standard errors
-(session 63). Eight seeds trained after that choice (12-19) score 93.0%, so over twenty seeds the
-preset scores 93.9% on the evaluation seeds and 94.5% held out (session 64).
-my_way_home uses what measured best there: offline cloning
-of the imitable teacher (the same teacher on that map) by a GRU student, the result chosen on
-validation episodes, 40k of its 1M-frame budget (DAgger's lost episodes run to the timeout and eat
-its frames). take_cover uses the recipe with the wide input, 4 episodes a round (its teacher's
-episodes last ~9,500 tics), an evaluation every 2 rounds, and evaluates, chooses and exports the
-symmetric policy (its room is a mirror image of itself; 4 of 5 students survived longer with it on
-40 unseen seeds, +22% on average). Its student is the wider one, trained with the spread weighting
-on the frames of steps t, t-1, t-4 and t-13, and labelled by an imitable dodger that remembers the
-fireballs it saw for 40 tics (within the 52 those frames span) instead of 105. Both see 120 degrees
-instead of Doom's 90: the dodger then reaches the timeout in 39 of 40 episodes (23 of 40 at 90
-degrees; fireballs 45-60 degrees off its heading killed it), and its students reached 33.1% of the
-shipped teacher at 100k frames over 3 seeds, ahead on every seed of the 90-degree preset (16.5%),
-and 46.5% at 300k. 1,500 optimizer steps a round instead of 600 (its rounds hold long episodes)
-reached that 46.5% already at 100k, ahead on every seed of 600 steps at 100k (held out on seeds
-1000..1019: +29%, and 11% behind 600 steps at 300k), and 46.0% at 300k (last iterates 50.9%); not on
-course for 90%. health_gathering_supreme and deadly_corridor use the recipe with the iteration sizes
-measured there (deadly_corridor, whose episodes last ~85 steps: 16 episodes a round) and images
-shifted by up to 4 pixels (deadly_corridor: 94.6% chosen on validation and 102.3% for the last
-iterates at 260k over 3 seeds, against 67.4% and 70.2% without the shifts). Supreme's student is a
-GRU with the goal-sector head and no mirrored samples (its maze is not symmetric), trained on images
-shifted by up to 4 pixels with Adam's rate falling from 1e-3 to 1e-4 along a cosine over the budget:
-94.6% of its teacher at its 300k frames over 3 seeds and 95.5% over 6 (the evaluations after 120k
-average 91.9% on seeds 0-2), against 89.5% (83.9%) at a constant rate, 76.1% without the shifts, 59%
-for the GRU alone at 60k and 71% for the feed-forward student at 300k (one seed). basic keeps the
-defaults (gps on the omniscient teacher's soft labels), which meet its target."""
+teacher), 94.6% against 93.8% on the evaluation seeds, gains inside their standard errors (session
+63). Eight seeds trained after that choice (12-19) score 93.0%, so over twenty seeds the preset
+scores 93.9% on the evaluation seeds and 94.5% held out (session 64). my_way_home uses what measured
+best there: offline cloning of the imitable teacher (the same teacher on that map) by a GRU student,
+the result chosen on validation episodes, 40k of its 1M-frame budget (DAgger's lost episodes run to
+the timeout and eat its frames). take_cover uses the recipe with the wide input, 4 episodes a round
+(its teacher's episodes last ~9,500 tics), an evaluation every 2 rounds, and evaluates, chooses and
+exports the symmetric policy (its room is a mirror image of itself; 4 of 5 students survived longer
+with it on 40 unseen seeds, +22% on average). Its student is the wider one, trained with the spread
+weighting on the frames of steps t, t-1, t-4 and t-13, and labelled by an imitable dodger that
+remembers the fireballs it saw for 40 tics (within the 52 those frames span) instead of 105. Both
+see 120 degrees instead of Doom's 90: the dodger then reaches the timeout in 39 of 40 episodes (23
+of 40 at 90 degrees; fireballs 45-60 degrees off its heading killed it), and its students reached
+33.1% of the shipped teacher at 100k frames over 3 seeds, ahead on every seed of the 90-degree
+preset (16.5%), and 46.5% at 300k. 1,500 optimizer steps a round instead of 600 (its rounds hold
+long episodes) reached that 46.5% already at 100k, ahead on every seed of 600 steps at 100k (held
+out on seeds 1000..1019: +29%, and 11% behind 600 steps at 300k), and 46.0% at 300k (last iterates
+50.9%); not on course for 90%. health_gathering_supreme and deadly_corridor use the recipe with the
+iteration sizes measured there (deadly_corridor, whose episodes last ~85 steps: 16 episodes a round)
+and images shifted by up to 4 pixels (deadly_corridor: 94.6% chosen on validation and 102.3% for the
+last iterates at 260k over 3 seeds, against 67.4% and 70.2% without the shifts). Supreme's student
+is a GRU with the goal-sector head and no mirrored samples (its maze is not symmetric), trained on
+images shifted by up to 4 pixels with Adam's rate falling from 1e-3 to 1e-4 along a cosine over the
+budget: 94.6% of its teacher at its 300k frames over 3 seeds and 95.5% over 6 (the evaluations after
+120k average 91.9% on seeds 0-2), against 89.5% (83.9%) at a constant rate, 76.1% without the
+shifts, 59% for the GRU alone at 60k and 71% for the feed-forward student at 300k (one seed). basic
+keeps the defaults (gps on the omniscient teacher's soft labels), which meet its target."""
