@@ -32,7 +32,10 @@ class GPSConfig:
     frames: int = 30_000
     """budget of engine frames (agent steps x frame skip) for the training rollouts"""
     seed: int = 0
-    """seeds the network, the mixing and the training episodes"""
+    """seeds the network, the mixing, the batch order and the training episodes"""
+    episode_seed: int | None = None
+    """seeds the training episodes instead of ``seed`` (``None``: ``seed``), so runs can keep
+    their episodes and redraw the rest, or the reverse"""
     num_envs: int = 4
     """engines stepped in parallel"""
     episodes_per_iteration: int = 4
@@ -266,6 +269,9 @@ def resolve_config(config: GPSConfig) -> GPSConfig:
     ):
         if getattr(config, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("seed", "episode_seed"):
+        if (getattr(config, name) or 0) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0")
     if config.validation_episodes < 0:
         raise UserError("--validation-episodes must be >= 0 (0: the result is the last iterate)")
     validation = range(config.validation_seed, config.validation_seed + config.validation_episodes)

@@ -150,6 +150,14 @@ TRAIN_SEED_BASE = 1_000_000
 """Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
 
 
+def training_episode_seed(config: GPSConfig, episodes_played: int) -> int:
+    """The engine seed of the run's next training episode: ``TRAIN_SEED_BASE * (s + 1)`` plus
+    the episodes played so far, ``s`` being ``config.episode_seed`` or, without it,
+    ``config.seed``."""
+    seed = config.seed if config.episode_seed is None else config.episode_seed
+    return TRAIN_SEED_BASE * (seed + 1) + episodes_played
+
+
 class MixedStep(NamedTuple):
     """What :class:`MixingActor` saw and did in one step, per env (for the dataset writer)."""
 
@@ -615,7 +623,7 @@ class _Run:
         student = self.student
         calls_before, seconds_before = student.calls, student.seconds
         started = time.perf_counter()
-        seed = TRAIN_SEED_BASE * (config.seed + 1) + state["episodes"]
+        seed = training_episode_seed(config, state["episodes"])
         with contextlib.suppress(_Collector.BudgetReachedError):
             run_episodes(
                 vec,

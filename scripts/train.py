@@ -32,7 +32,10 @@ class TrainArgs:
     """Engine-frame budget (agent steps x frame skip); default: the scenario's preset. With
     --resume, a larger value extends the run."""
     seed: int = 0
-    """Seed of the network, the mixing and the training episodes."""
+    """Seed of the network, the mixing, the batch order and the training episodes."""
+    episode_seed: int | None = None
+    """Seed of the training episodes alone, instead of --seed (default: --seed): e.g. --seed 3
+    --episode-seed 7 plays seed 7's episodes with seed 3's network and draws."""
     resume: Path | None = None
     """Continue the run in this directory (its saved config is used)."""
     runs: Path = Path("runs")
@@ -325,6 +328,7 @@ def build_config(args: TrainArgs):
             scenario=spec.name,
             mode=chosen("mode", "gps"),
             seed=args.seed,
+            episode_seed=args.episode_seed,
             num_envs=args.num_envs,
             label=chosen("label", "softmax"),
             label_smoothing=args.label_smoothing,

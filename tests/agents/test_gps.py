@@ -1062,3 +1062,42 @@ def test_stored_initial_states_are_the_acting_students_and_need_a_recurrent_stud
 
     assert run_command(["train", *args[:-6], "--initial-state", "stored"]) == 2
     assert "needs a recurrent student" in capsys.readouterr().err
+
+
+def test_an_episode_seed_replays_another_seeds_episodes_with_this_seeds_network(
+    tmp_path: Path,
+) -> None:
+    from agents.dataset import ShardedDataset
+    from agents.student_actor import restore_student
+
+    args = ["--scenario", "basic", "--mode", "bc", "--frames", "240", "--eval-episodes", "2"]
+    args += ["--episodes-per-iteration", "4", "--steps-per-iteration", "5"]
+    runs = {}
+    for name, seeds in {"a": ["--seed", "0"], "b": ["--seed", "1", "--episode-seed", "0"]}.items():
+        assert run_command(["train", *args, *seeds, "--runs", str(tmp_path / name)]) == 0
+        (runs[name],) = (tmp_path / name).iterdir()
+    data = {k: ShardedDataset(d / "dataset", read_only=True).load() for k, d in runs.items()}
+    # the teacher alone plays (bc), so the same episodes give the same frames and labels
+    assert len(data["a"]["observation"]) == len(data["b"]["observation"]) > 0
+    np.testing.assert_array_equal(data["a"]["observation"], data["b"]["observation"])
+    np.testing.assert_array_equal(data["a"]["label"], data["b"]["label"])
+    # while the network comes from --seed
+    weights = {k: restore_student(d)[0].get_weights()[0] for k, d in runs.items()}
+    assert not np.allclose(weights["a"], weights["b"])
+    assert json.loads((runs["b"] / "config.json").read_text())["episode_seed"] == 0
+
+
+def test_a_training_episode_seed_follows_the_episode_seed_else_the_seed() -> None:
+    from agents.config import GPSConfig
+    from agents.gps import TRAIN_SEED_BASE, training_episode_seed
+
+    assert training_episode_seed(GPSConfig(seed=3), 5) == 4 * TRAIN_SEED_BASE + 5
+    assert training_episode_seed(GPSConfig(seed=3, episode_seed=7), 5) == 8 * TRAIN_SEED_BASE + 5
+
+
+def test_a_negative_episode_seed_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    argv = ["train", "--scenario", "basic", "--episode-seed", "-1", "--runs", str(tmp_path)]
+    assert run_command(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("error: --episode-seed must be >= 0")
+    assert not any(tmp_path.iterdir())
