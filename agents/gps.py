@@ -147,7 +147,8 @@ def imitation_step(
 
 
 TRAIN_SEED_BASE = 1_000_000
-"""Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds."""
+"""Training episodes use seeds from ``TRAIN_SEED_BASE * (seed + 1)``, far from evaluation seeds
+(:func:`training_episode_seed`)."""
 
 
 def training_episode_seed(config: GPSConfig, episodes_played: int) -> int:
